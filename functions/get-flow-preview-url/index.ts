@@ -1,0 +1,60 @@
+/**
+ * Flow Preview: Function Compute 3.0 handler (`index.handler`, runtime nodejs20) that answers with a temporary
+ * WhatsApp Flow preview URL from CAMS `GetFlowPreviewUrl` (version 2020-06-06).
+ *
+ * Serves two event formats: the FC 3.0 HTTP trigger's "v1" struct (`GET /flows/{flowId}/preview-url`) and a direct
+ * InvokeFunction payload (`{"flowId": "...", "custSpaceId": "..."}`). This file only composes; see shared/.
+ */
+import middy from '@middy/core';
+import { createCamsClient } from '../../shared/cams-client.js';
+import { withConfig } from '../../shared/config.js';
+import { resolveCredentials } from '../../shared/credentials.js';
+import {
+  type FcContext,
+  type FcResult,
+  type FlowPreviewContext,
+  fcAdapter,
+  type Invocation,
+  type Reply,
+} from '../../shared/fc-event.js';
+import { getFlowPreview } from '../../shared/flow-preview.js';
+import { httpHeaders } from '../../shared/http-headers.js';
+import { jsonErrors } from '../../shared/json-errors.js';
+import { invocationLog } from '../../shared/log.js';
+import { parseRequest } from '../../shared/request.js';
+
+async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext): Promise<Reply> {
+  const parsed = parseRequest(event);
+  if (parsed.kind === 'preflight') return { statusCode: 204, headers: {}, body: undefined };
+  const { request } = parsed;
+  context.trace.flowId = request.flowId;
+  if (request.custSpaceId !== undefined) context.trace.custSpaceId = request.custSpaceId;
+
+  const config = context.config;
+  if (config === undefined) throw new Error('withConfig() must run before the handler');
+  const preview = await getFlowPreview(request, {
+    cams: createCamsClient(config.camsEndpoint, resolveCredentials(context, config)),
+    camsTimeoutMs: config.camsTimeoutMs,
+    onCamsCall: () => {
+      context.trace.camsCalls += 1;
+    },
+  });
+  return { statusCode: 200, headers: {}, body: preview };
+}
+
+// Order matters: `before` runs top-down, `after`/`onError` bottom-up. So the adapter decodes first and
+// serialises last, the log sees the final reply, and the error boundary answers before headers are added.
+const flowPreview = middy<Invocation, Reply, Error, FlowPreviewContext>({ timeoutEarlyInMillis: 0 })
+  .use(fcAdapter())
+  .use(invocationLog())
+  .use(withConfig())
+  .use(httpHeaders())
+  .use(jsonErrors())
+  .handler(getFlowPreviewUrl);
+
+/**
+ * The FC entry point. FC's context is not AWS Lambda's, which middy's types assume; the adapter replaces it with
+ * a `FlowPreviewContext` before anything reads it.
+ */
+export const handler = (event: unknown, context: FcContext): Promise<FcResult> =>
+  flowPreview(event as Invocation, context as FlowPreviewContext) as Promise<unknown> as Promise<FcResult>;

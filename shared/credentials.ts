@@ -1,0 +1,33 @@
+/**
+ * Which credentials call CAMS: this invocation's role keys from FC's context (they rotate, so they are read on
+ * every invocation), else the `ALIBABA_CLOUD_*` keys from the environment for local runs.
+ */
+import type { Config, Credentials } from './config.js';
+import { CredentialsMissingError } from './errors.js';
+import type { FcContext } from './fc-event.js';
+
+export function resolveCredentials(context: FcContext, config: Config): Credentials {
+  const fromContext = context.credentials;
+  if (fromContext?.accessKeyId && fromContext.accessKeySecret) {
+    return {
+      accessKeyId: fromContext.accessKeyId,
+      accessKeySecret: fromContext.accessKeySecret,
+      securityToken: fromContext.securityToken || undefined,
+    };
+  }
+  if (config.envCredentials) return config.envCredentials;
+  throw new CredentialsMissingError();
+}
+
+/** Every secret value this invocation may hold, for the logger to redact. */
+export function secretsOf(context: FcContext, config: Config | undefined): string[] {
+  const values = [
+    context.credentials?.accessKeyId,
+    context.credentials?.accessKeySecret,
+    context.credentials?.securityToken,
+    config?.envCredentials?.accessKeyId,
+    config?.envCredentials?.accessKeySecret,
+    config?.envCredentials?.securityToken,
+  ];
+  return values.filter((value): value is string => typeof value === 'string' && value.length >= 4);
+}

@@ -1,0 +1,206 @@
+/**
+ * Function Compute 3.0 events and context, and the adapter middleware that runs first.
+ *
+ * FC hands the handler a Buffer. An HTTP trigger sends the "v1" struct (`version`, `rawPath`, `headers`,
+ * `queryParameters`, `body`, `isBase64Encoded`, `requestContext.http.method`); InvokeFunction sends whatever bytes
+ * the caller chose. The adapter decodes the bytes once, tells the two forms apart, and on the way out serialises
+ * the internal `Reply` into what each form expects: the full HTTP response struct, or the bare JSON object.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareObj } from '@middy/core';
+import type { Context as LambdaContext } from 'aws-lambda';
+import type { Config } from './config.js';
+
+export interface FcCredentials {
+  readonly accessKeyId?: string;
+  readonly accessKeySecret?: string;
+  readonly securityToken?: string;
+}
+
+/** The context FC passes to a Node.js handler. */
+export interface FcContext {
+  readonly requestId?: string;
+  readonly region?: string;
+  readonly accountId?: string;
+  readonly credentials?: FcCredentials;
+  readonly function?: {
+    readonly name?: string;
+    readonly handler?: string;
+    readonly memory?: number;
+    /** Seconds. */
+    readonly timeout?: number;
+  };
+}
+
+/** What one invocation records for its log line; filled by the middlewares and the core as it runs. */
+export interface InvocationTrace {
+  readonly requestId: string;
+  readonly startedAt: number;
+  kind: 'http' | 'direct';
+  flowId?: string;
+  custSpaceId?: string;
+  camsCalls: number;
+}
+
+/** The context the middlewares and the inner handler see: FC's, plus what this function adds per invocation. */
+export type FlowPreviewContext = LambdaContext &
+  FcContext & {
+    config?: Config;
+    trace: InvocationTrace;
+  };
+
+/** An HTTP trigger request, normalised: header names lower-cased, body still as FC sent it. */
+export interface HttpInvocation {
+  readonly kind: 'http';
+  readonly method: string;
+  /** URL-encoded, as in `rawPath`. */
+  readonly rawPath: string;
+  readonly headers: ReadonlyMap<string, string>;
+  /** `undefined` values were not strings in the event. */
+  readonly query: ReadonlyMap<string, string | undefined>;
+  readonly body: string;
+  readonly isBase64Encoded: boolean;
+}
+
+/** A direct invocation (InvokeFunction): the decoded JSON payload, or `malformed` when it was not JSON. */
+export interface DirectInvocation {
+  readonly kind: 'direct';
+  readonly payload: unknown;
+  readonly malformed: boolean;
+}
+
+export type Invocation = HttpInvocation | DirectInvocation;
+
+/** The inner handler's answer, before serialisation. `body: undefined` means no body (204). */
+export interface Reply {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** What FC expects back from an HTTP-trigger invocation. */
+export interface FcHttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  isBase64Encoded: false;
+  body: string;
+}
+
+export type FcResult = FcHttpResponse | Record<string, unknown>;
+
+/** Decodes FC's event (a Buffer; a string or object is tolerated for local callers) into an `Invocation`. */
+export function decodeInvocation(event: unknown): Invocation {
+  let parsed: unknown;
+  if (typeof event === 'string' || event instanceof Uint8Array) {
+    const text = typeof event === 'string' ? event : Buffer.from(event).toString('utf8');
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return { kind: 'direct', payload: undefined, malformed: true };
+    }
+  } else {
+    parsed = event;
+  }
+  return asHttpInvocation(parsed) ?? { kind: 'direct', payload: parsed, malformed: false };
+}
+
+function asHttpInvocation(value: unknown): HttpInvocation | undefined {
+  if (!isRecord(value) || value['version'] !== 'v1') return undefined;
+  const requestContext = value['requestContext'];
+  const http = isRecord(requestContext) ? requestContext['http'] : undefined;
+  if (!isRecord(http) || typeof http['method'] !== 'string') return undefined;
+  const rawPath = typeof value['rawPath'] === 'string' ? value['rawPath'] : http['path'];
+  if (typeof rawPath !== 'string') return undefined;
+  return {
+    kind: 'http',
+    method: http['method'].toUpperCase(),
+    rawPath,
+    headers: lowerCaseHeaders(value['headers']),
+    query: stringMap(value['queryParameters']),
+    body: typeof value['body'] === 'string' ? value['body'] : '',
+    isBase64Encoded: value['isBase64Encoded'] === true,
+  };
+}
+
+function lowerCaseHeaders(value: unknown): Map<string, string> {
+  const headers = new Map<string, string>();
+  if (!isRecord(value)) return headers;
+  for (const [name, headerValue] of Object.entries(value)) {
+    if (typeof headerValue !== 'string') continue;
+    const key = name.toLowerCase();
+    const previous = headers.get(key);
+    // FC joins repeated headers with commas; do the same for names that differ only in case.
+    headers.set(key, previous === undefined ? headerValue : `${previous},${headerValue}`);
+  }
+  return headers;
+}
+
+function stringMap(value: unknown): Map<string, string | undefined> {
+  const map = new Map<string, string | undefined>();
+  if (!isRecord(value)) return map;
+  for (const [name, entry] of Object.entries(value)) {
+    map.set(name, typeof entry === 'string' ? entry : undefined);
+  }
+  return map;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const LAST_RESORT: Reply = {
+  statusCode: 500,
+  headers: {},
+  body: { error: { code: 'InternalError', message: 'Internal error', status: 500 } },
+};
+
+/**
+ * The adapter: decodes the event before anything else runs and serialises the reply after everything else.
+ * It is registered first, so its `after`/`onError` run last and see the final `Reply`.
+ */
+export function fcAdapter(): MiddlewareObj<unknown, unknown, Error, FlowPreviewContext> {
+  return {
+    before: (request) => {
+      const invocation = decodeInvocation(request.event);
+      const fc: FcContext = request.context ?? {};
+      // A fresh context object per invocation: callers may reuse theirs, and nothing here must leak into it.
+      request.context = {
+        ...(fc as FlowPreviewContext),
+        trace: {
+          requestId: nonEmpty(fc.requestId) ?? `local-${randomUUID()}`,
+          startedAt: performance.now(),
+          kind: invocation.kind,
+          camsCalls: 0,
+        },
+      };
+      request.event = invocation;
+    },
+    after: (request) => {
+      request.response = serialise(request.event, request.response);
+    },
+    onError: (request) => {
+      // The error boundary has run by now; if it could not answer, answer with the last-resort 500.
+      request.response = serialise(request.event, isReply(request.response) ? request.response : LAST_RESORT);
+    },
+  };
+}
+
+function serialise(event: unknown, response: unknown): FcResult {
+  const reply = isReply(response) ? response : LAST_RESORT;
+  const isHttp = isRecord(event) && event['kind'] === 'http';
+  if (!isHttp) return isRecord(reply.body) ? reply.body : (LAST_RESORT.body as Record<string, unknown>);
+  return {
+    statusCode: reply.statusCode,
+    headers: reply.headers,
+    isBase64Encoded: false,
+    body: reply.body === undefined ? '' : JSON.stringify(reply.body),
+  };
+}
+
+function isReply(value: unknown): value is Reply {
+  return isRecord(value) && typeof value['statusCode'] === 'number' && isRecord(value['headers']);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

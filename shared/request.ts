@@ -1,0 +1,120 @@
+/**
+ * Route matching and input validation: an `Invocation` becomes a typed `FlowPreviewRequest`, a CORS preflight,
+ * or a 400/404/405 error. Nothing invalid gets past this file, so CAMS is never called for it.
+ */
+import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from './errors.js';
+import type { DirectInvocation, HttpInvocation, Invocation } from './fc-event.js';
+import { isRecord } from './fc-event.js';
+
+export interface FlowPreviewRequest {
+  readonly flowId: string;
+  readonly custSpaceId?: string;
+}
+
+export type ParsedRequest =
+  | { readonly kind: 'preview'; readonly request: FlowPreviewRequest }
+  | { readonly kind: 'preflight' };
+
+const FLOW_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const CUST_SPACE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const ROUTE = /^\/flows\/([^/]*)\/preview-url\/?$/;
+
+export function parseRequest(invocation: Invocation): ParsedRequest {
+  return invocation.kind === 'http' ? parseHttp(invocation) : parseDirect(invocation);
+}
+
+function parseHttp(http: HttpInvocation): ParsedRequest {
+  const match = ROUTE.exec(http.rawPath.split('?', 1)[0] ?? '');
+  if (match === null) throw new RouteNotFoundError();
+  if (http.method === 'OPTIONS') return { kind: 'preflight' };
+  if (http.method !== 'GET') throw new MethodNotAllowedError();
+
+  if (decodeBody(http) !== '') {
+    throw new InvalidInputError('InvalidRequest', 'GET takes no request body; send the flow id in the path');
+  }
+  const unknown = [...http.query.keys()].filter((name) => name !== 'custSpaceId');
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      'InvalidRequest',
+      `Unknown query parameter ${quote(unknown[0] ?? '')}; only custSpaceId is accepted`,
+    );
+  }
+  const flowId = validateFlowId(decodePathSegment(match[1] ?? ''));
+  const custSpaceId = http.query.has('custSpaceId')
+    ? validateCustSpaceId(http.query.get('custSpaceId'))
+    : undefined;
+  return { kind: 'preview', request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId } };
+}
+
+function decodeBody(http: HttpInvocation): string {
+  if (!http.isBase64Encoded) return http.body;
+  const compact = http.body.replace(/\s+/g, '');
+  if (compact.length % 4 === 1 || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(compact)) {
+    throw new InvalidInputError(
+      'InvalidRequest',
+      'The request body is marked base64 but is not valid base64',
+    );
+  }
+  return Buffer.from(compact, 'base64').toString('utf8');
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InvalidInputError('InvalidFlowId', 'flowId in the path is not valid percent-encoding');
+  }
+}
+
+const DIRECT_KEYS = new Set(['flowId', 'FlowId', 'custSpaceId', 'CustSpaceId']);
+const PAYLOAD_HINT = 'the payload must be a JSON object like {"flowId": "...", "custSpaceId": "..."}';
+
+function parseDirect(direct: DirectInvocation): ParsedRequest {
+  const payload = direct.payload;
+  if (direct.malformed)
+    throw new InvalidInputError('InvalidRequest', `The payload is not JSON; ${PAYLOAD_HINT}`);
+  if (!isRecord(payload)) throw new InvalidInputError('InvalidRequest', `Invalid payload; ${PAYLOAD_HINT}`);
+  const unknown = Object.keys(payload).filter((key) => !DIRECT_KEYS.has(key));
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      'InvalidRequest',
+      `Unknown field ${quote(unknown[0] ?? '')}; ${PAYLOAD_HINT}`,
+    );
+  }
+  const flowId = validateFlowId(pick(payload, 'flowId', 'FlowId'));
+  const rawSpace = pick(payload, 'custSpaceId', 'CustSpaceId');
+  const custSpaceId = rawSpace === undefined || rawSpace === null ? undefined : validateCustSpaceId(rawSpace);
+  return { kind: 'preview', request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId } };
+}
+
+/** Reads a field given in either casing; both casings with different values is ambiguous and rejected. */
+function pick(payload: Record<string, unknown>, camel: string, pascal: string): unknown {
+  const hasCamel = Object.hasOwn(payload, camel);
+  const hasPascal = Object.hasOwn(payload, pascal);
+  if (hasCamel && hasPascal && payload[camel] !== payload[pascal]) {
+    throw new InvalidInputError('InvalidRequest', `${camel} and ${pascal} disagree; send one of them`);
+  }
+  return hasCamel ? payload[camel] : payload[pascal];
+}
+
+function validateFlowId(value: unknown): string {
+  if (typeof value === 'string' && FLOW_ID.test(value)) return value;
+  throw new InvalidInputError(
+    'InvalidFlowId',
+    value === undefined || value === ''
+      ? 'flowId is required'
+      : 'flowId must be 1–64 characters of letters, digits, _ and -',
+  );
+}
+
+function validateCustSpaceId(value: unknown): string {
+  if (typeof value === 'string' && CUST_SPACE_ID.test(value)) return value;
+  throw new InvalidInputError(
+    'InvalidCustSpaceId',
+    'custSpaceId must be 1–64 characters of letters, digits, _, . and -',
+  );
+}
+
+function quote(name: string): string {
+  return JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+}

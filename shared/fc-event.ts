@@ -90,6 +90,14 @@ export type FcResult = FcHttpResponse | Record<string, unknown>;
 
 /** Decodes FC's event (a Buffer; a string or object is tolerated for local callers) into an `Invocation`. */
 export function decodeInvocation(event: unknown): Invocation {
+  try {
+    return decode(event);
+  } catch {
+    return { kind: 'direct', payload: undefined, malformed: true };
+  }
+}
+
+function decode(event: unknown): Invocation {
   let parsed: unknown;
   if (typeof event === 'string' || event instanceof Uint8Array) {
     const text = typeof event === 'string' ? event : Buffer.from(event).toString('utf8');
@@ -162,18 +170,18 @@ export function fcAdapter(): MiddlewareObj<unknown, unknown, Error, FlowPreviewC
   return {
     before: (request) => {
       const invocation = decodeInvocation(request.event);
-      const fc: FcContext = request.context ?? {};
-      // A fresh context object per invocation: callers may reuse theirs, and nothing here must leak into it.
-      request.context = {
-        ...(fc as FlowPreviewContext),
-        trace: {
-          requestId: nonEmpty(fc.requestId) ?? `local-${randomUUID()}`,
-          startedAt: performance.now(),
-          kind: invocation.kind,
-          camsCalls: 0,
-        },
-      };
       request.event = invocation;
+      const fc: FcContext = request.context ?? {};
+      const trace: InvocationTrace = {
+        requestId: readRequestId(fc) ?? `local-${randomUUID()}`,
+        startedAt: performance.now(),
+        kind: invocation.kind,
+        camsCalls: 0,
+      };
+      // The trace goes in first, so that even a context that cannot be copied still yields a logged 500.
+      request.context = { trace } as FlowPreviewContext;
+      // A fresh context object per invocation: callers may reuse theirs, and nothing here must leak into it.
+      request.context = { ...(fc as FlowPreviewContext), trace };
     },
     after: (request) => {
       request.response = serialise(request.event, request.response);
@@ -201,6 +209,11 @@ function isReply(value: unknown): value is Reply {
   return isRecord(value) && typeof value['statusCode'] === 'number' && isRecord(value['headers']);
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
+function readRequestId(context: FcContext): string | undefined {
+  try {
+    const value = context.requestId;
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }

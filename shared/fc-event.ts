@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context as LambdaContext } from 'aws-lambda';
 import type { Config } from './config.js';
+import type { CacheOutcome } from './flow-preview.js';
+import type { RetryRecord } from './retry.js';
 
 export interface FcCredentials {
   readonly accessKeyId?: string;
@@ -35,11 +37,39 @@ export interface FcContext {
 /** What one invocation records for its log line; filled by the middlewares and the core as it runs. */
 export interface InvocationTrace {
   readonly requestId: string;
+  /** `performance.now()` at the start, for the latency. */
   readonly startedAt: number;
+  /** Epoch ms by which the answer must be written (see `invocationDeadline`). */
+  readonly deadline: number;
   kind: 'http' | 'direct';
   flowId?: string;
   custSpaceId?: string;
+  cache?: CacheOutcome;
   camsCalls: number;
+  retries: RetryRecord[];
+}
+
+/** FC's default function timeout when the context does not say (seconds); s.yaml sets the same. */
+export const DEFAULT_FUNCTION_TIMEOUT_S = 10;
+
+/**
+ * The instant by which the function must have answered: the function's timeout less a margin for writing the
+ * response and the log line (10%, within 200 ms – 1 s). FC has no `getRemainingTimeInMillis`; past the deadline the
+ * answer is a 504, never an instance killed mid-write.
+ */
+export function invocationDeadline(context: FcContext, startedAtMs: number): number {
+  let timeoutS: unknown;
+  try {
+    timeoutS = context.function?.timeout;
+  } catch {
+    timeoutS = undefined;
+  }
+  const budgetMs =
+    (typeof timeoutS === 'number' && Number.isFinite(timeoutS) && timeoutS > 0
+      ? timeoutS
+      : DEFAULT_FUNCTION_TIMEOUT_S) * 1000;
+  const marginMs = Math.min(1000, Math.max(200, budgetMs * 0.1));
+  return startedAtMs + Math.max(0, budgetMs - marginMs);
 }
 
 /** The context the middlewares and the inner handler see: FC's, plus what this function adds per invocation. */
@@ -175,8 +205,10 @@ export function fcAdapter(): MiddlewareObj<unknown, unknown, Error, FlowPreviewC
       const trace: InvocationTrace = {
         requestId: readRequestId(fc) ?? `local-${randomUUID()}`,
         startedAt: performance.now(),
+        deadline: invocationDeadline(fc, Date.now()),
         kind: invocation.kind,
         camsCalls: 0,
+        retries: [],
       };
       // The trace goes in first, so that even a context that cannot be copied still yields a logged 500.
       request.context = { trace } as FlowPreviewContext;

@@ -42,7 +42,9 @@ function write(request: LogRequest): void {
       : isRecord(reply?.body)
         ? reply.body['requestId']
         : undefined,
+    cache: trace.cache,
     camsCalls: trace.camsCalls,
+    retries: trace.retries.length > 0 ? trace.retries : undefined,
     latencyMs: Math.round((performance.now() - trace.startedAt) * 10) / 10,
     error: request.error ? describeError(request.error) : undefined,
   };

@@ -12,7 +12,8 @@ export interface FlowPreviewRequest {
 }
 
 export type ParsedRequest =
-  | { readonly kind: 'preview'; readonly request: FlowPreviewRequest }
+  /** `refresh`: the caller asks for a fresh link (`Cache-Control: no-cache`, or `"refresh": true`). */
+  | { readonly kind: 'preview'; readonly request: FlowPreviewRequest; readonly refresh: boolean }
   | { readonly kind: 'preflight' };
 
 const FLOW_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -43,7 +44,14 @@ function parseHttp(http: HttpInvocation): ParsedRequest {
   const custSpaceId = http.query.has('custSpaceId')
     ? validateCustSpaceId(http.query.get('custSpaceId'))
     : undefined;
-  return { kind: 'preview', request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId } };
+  const refresh = (http.headers.get('cache-control') ?? '')
+    .split(',')
+    .some((directive) => directive.trim().toLowerCase() === 'no-cache');
+  return {
+    kind: 'preview',
+    request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId },
+    refresh,
+  };
 }
 
 function decodeBody(http: HttpInvocation): string {
@@ -66,7 +74,7 @@ function decodePathSegment(segment: string): string {
   }
 }
 
-const DIRECT_KEYS = new Set(['flowId', 'FlowId', 'custSpaceId', 'CustSpaceId']);
+const DIRECT_KEYS = new Set(['flowId', 'FlowId', 'custSpaceId', 'CustSpaceId', 'refresh']);
 const PAYLOAD_HINT = 'the payload must be a JSON object like {"flowId": "...", "custSpaceId": "..."}';
 
 function parseDirect(direct: DirectInvocation): ParsedRequest {
@@ -84,7 +92,14 @@ function parseDirect(direct: DirectInvocation): ParsedRequest {
   const flowId = validateFlowId(pick(payload, 'flowId', 'FlowId'));
   const rawSpace = pick(payload, 'custSpaceId', 'CustSpaceId');
   const custSpaceId = rawSpace === undefined || rawSpace === null ? undefined : validateCustSpaceId(rawSpace);
-  return { kind: 'preview', request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId } };
+  const refresh = payload['refresh'] ?? false;
+  if (typeof refresh !== 'boolean')
+    throw new InvalidInputError('InvalidRequest', 'refresh must be true or false');
+  return {
+    kind: 'preview',
+    request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId },
+    refresh,
+  };
 }
 
 /** Reads a field given in either casing; both casings with different values is ambiguous and rejected. */

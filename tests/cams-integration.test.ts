@@ -5,7 +5,7 @@
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
-import { handler } from '../functions/get-flow-preview-url/index.js';
+import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
 import { captureLogs, directEvent, fcContext, ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
 
 const ROTATED = {
@@ -26,7 +26,10 @@ after(async () => {
   restoreEnv();
   await cams.stop();
 });
-beforeEach(() => cams.reset());
+beforeEach(() => {
+  cams.reset();
+  previewCache.clear();
+});
 
 const invoke = (payload: unknown, context = fcContext()) => handler(directEvent(payload), context);
 
@@ -47,6 +50,8 @@ describe('handler ↔ CAMS simulator', () => {
   it('uses the credentials of each invocation: rotated keys are the ones that reach CAMS', async () => {
     await invoke({ flowId: 'welcome-flow' }, fcContext({ credentials: ROLE_CREDENTIALS }));
     await invoke({ flowId: 'welcome-flow' }, fcContext({ credentials: ROTATED }));
+    await invoke({ flowId: 'order_status_01' }, fcContext({ credentials: ROLE_CREDENTIALS }));
+    // Cached links are scoped to the identity that fetched them: this one is a hit for the first key.
     await invoke({ flowId: 'welcome-flow' }, fcContext({ credentials: ROLE_CREDENTIALS }));
     deepStrictEqual(
       cams.calls.map((c) => [c.status, c.accessKeyId, c.securityToken]),
@@ -107,37 +112,79 @@ describe('handler ↔ CAMS simulator', () => {
     });
   }
 
-  it('answers 429 once the simulator’s 5 requests/second limit is hit', async () => {
-    const statuses: unknown[] = [];
-    for (let i = 0; i < 6; i += 1) {
-      const result = (await invoke({ flowId: 'welcome-flow' })) as { error?: { status: number } };
-      statuses.push(result.error?.status ?? 200);
-    }
-    deepStrictEqual(statuses, [200, 200, 200, 200, 200, 429]);
+  it('waits out the simulator’s 5 requests/second limit with its TimeLeft hint, and logs the retry', async () => {
+    const { lines } = await captureLogs(async () => {
+      for (let i = 0; i < 6; i += 1) {
+        const result = (await invoke({ flowId: 'welcome-flow', refresh: true })) as { error?: unknown };
+        strictEqual(result.error, undefined);
+      }
+    });
+    deepStrictEqual(
+      cams.calls.map((c) => c.code),
+      ['OK', 'OK', 'OK', 'OK', 'OK', 'System.LimitControl', 'OK'],
+    );
+    const retried = JSON.parse(lines[5] ?? '{}');
+    strictEqual(retried.camsCalls, 2);
+    strictEqual(retried.retries.length, 1);
+    strictEqual(retried.retries[0].attempt, 1);
+    strictEqual(retried.retries[0].reason, 'System.LimitControl');
+    strictEqual(retried.retries[0].delayMs >= 0 && retried.retries[0].delayMs <= 1100, true);
   });
 
-  it('maps a CAMS 5xx, a malformed body, a reset and a timeout', async () => {
-    cams.script(
-      { kind: 'json', status: 500, body: { RequestId: 'R5', Code: 'InternalError', Message: 'oops' } },
-      { kind: 'raw', status: 200, body: '{"RequestId":' },
-      { kind: 'json', status: 200, body: ['not', 'an', 'object'] },
-      { kind: 'reset' },
-      { kind: 'delay', ms: 800 },
+  it('answers 429 when the limit outlasts the deadline', async () => {
+    for (let i = 0; i < 5; i += 1) await invoke({ flowId: 'welcome-flow', refresh: true });
+    const result = await invoke(
+      { flowId: 'welcome-flow', refresh: true },
+      fcContext({ function: { timeout: 0.5 } }),
     );
-    const codes: unknown[] = [];
-    for (let i = 0; i < 5; i += 1) {
+    strictEqual((result as { error: { status: number } }).error.status, 429);
+  });
+
+  const failures: Array<[string, Parameters<CamsSimulator['script']>[0], number, string, number]> = [
+    [
+      'a CAMS 500',
+      { kind: 'json', status: 500, body: { RequestId: 'R5', Code: 'InternalError', Message: 'oops' } },
+      502,
+      'CamsError',
+      4,
+    ],
+    ['a truncated JSON body', { kind: 'raw', status: 200, body: '{"RequestId":' }, 502, 'CamsBadResponse', 1],
+    [
+      'a JSON array body',
+      { kind: 'json', status: 200, body: ['not', 'an', 'object'] },
+      502,
+      'CamsBadResponse',
+      1,
+    ],
+    [
+      'an HTML 502 from a gateway',
+      { kind: 'raw', status: 502, body: '<html>bad gateway</html>' },
+      502,
+      'CamsBadResponse',
+      4,
+    ],
+    ['a connection reset', { kind: 'reset' }, 502, 'CamsUnavailable', 4],
+    ['a slow answer', { kind: 'delay', ms: 800 }, 504, 'CamsTimeout', 1],
+  ];
+  for (const [what, step, status, code, attempts] of failures) {
+    it(`maps ${what} to ${status} ${code} after ${attempts} attempt(s)`, async () => {
+      cams.script(step, step, step, step);
       const result = (await invoke({ flowId: 'welcome-flow' })) as {
         error: { status: number; code: string };
       };
-      codes.push([result.error.status, result.error.code]);
-    }
-    deepStrictEqual(codes, [
-      [502, 'CamsError'],
-      [502, 'CamsBadResponse'],
-      [502, 'CamsBadResponse'],
-      [502, 'CamsUnavailable'],
-      [504, 'CamsTimeout'],
-    ]);
+      deepStrictEqual([result.error.status, result.error.code], [status, code]);
+      strictEqual(4 - cams.pendingScript, attempts);
+    });
+  }
+
+  it('recovers when a retry succeeds after a reset (a stale pooled socket)', async () => {
+    cams.script({ kind: 'reset' });
+    const result = (await invoke({ flowId: 'welcome-flow' })) as Record<string, unknown>;
+    strictEqual(result['flowId'], 'welcome-flow');
+    deepStrictEqual(
+      cams.calls.map((c) => c.code),
+      ['ConnectionReset', 'OK'],
+    );
   });
 
   it('answers 502 CamsUnavailable when nothing listens at CAMS_ENDPOINT', async () => {

@@ -5,7 +5,7 @@
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
-import { handler } from '../functions/get-flow-preview-url/index.js';
+import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
 import {
   asHttp,
   baseHeaders,
@@ -54,7 +54,13 @@ after(async () => {
   restoreEnv();
   await cams.stop();
 });
-beforeEach(() => cams.reset());
+beforeEach(() => {
+  cams.reset();
+  previewCache.clear();
+});
+
+/** Four answers: the first attempt and every retry. */
+const always = (step: Parameters<CamsSimulator['script']>[0]) => [step, step, step, step];
 
 /** The headers of every response while CORS_ALLOWED_ORIGINS lists origins. */
 const base = (): Record<string, string> => ({ ...baseHeaders(), Vary: 'Origin' });
@@ -75,7 +81,8 @@ describe('200', () => {
     const response = await http();
     deepStrictEqual(response, {
       statusCode: 200,
-      headers: base(),
+      // The sample link expired in 2023: browsers must not keep it.
+      headers: { ...base(), 'X-Cache': 'miss', 'Cache-Control': 'private, max-age=0' },
       isBase64Encoded: false,
       body: JSON.stringify(PREVIEW),
       json: PREVIEW,
@@ -315,13 +322,16 @@ describe('403 / 404 / 429 / 502 from CAMS codes', () => {
   });
 
   for (const camsCode of ['System.LimitControl', 'Throttling', 'Throttling.User', 'Throttling.Api']) {
-    it(`answers 429 with Retry-After from the rate-limit hint for ${camsCode}`, async () => {
-      cams.script({
-        kind: 'error',
-        code: camsCode,
-        headers: { 'x-ratelimit-user-api': 'Limit:5,Remain:0,TimeLeft:1800,Reset:1764052872000' },
-      });
-      const response = await http();
+    it(`answers 429 with Retry-After from the rate-limit hint for ${camsCode} when no retry fits the deadline`, async () => {
+      cams.script(
+        ...always({
+          kind: 'error',
+          code: camsCode,
+          headers: { 'x-ratelimit-user-api': 'Limit:5,Remain:0,TimeLeft:1800,Reset:1764052872000' },
+        }),
+      );
+      // A 1 s function: waiting 1.8 s for the next slot would pass the deadline, so the 429 comes at once.
+      const response = await http({}, fcContext({ function: { timeout: 1 } }));
       const body = errorBody(
         camsCode,
         'CAMS is throttling requests; retry after 2 s',
@@ -338,15 +348,16 @@ describe('403 / 404 / 429 / 502 from CAMS codes', () => {
     });
   }
 
-  it('answers 429 with Retry-After: 1 when CAMS gives no hint', async () => {
-    cams.script({ kind: 'error', code: 'Throttling.User' });
+  it('answers 429 with Retry-After: 1 when CAMS keeps throttling without a hint', async () => {
+    cams.script(...always({ kind: 'error', code: 'Throttling.User' }));
     const response = await http();
     strictEqual(response.statusCode, 429);
     strictEqual(response.headers['Retry-After'], '1');
+    strictEqual(cams.calls.length, 4);
   });
 
   it('returns the 429 error object to a direct invocation', async () => {
-    cams.script({ kind: 'error', code: 'System.LimitControl' });
+    cams.script(...always({ kind: 'error', code: 'System.LimitControl' }));
     const result = await handler(directEvent({ flowId: 'welcome-flow' }), fcContext());
     deepStrictEqual(
       result,
@@ -452,8 +463,8 @@ describe('500', () => {
 });
 
 describe('502 / 504', () => {
-  it('answers 502 CamsError for a CAMS 5xx', async () => {
-    cams.script({ kind: 'error', code: 'ServiceUnavailable', status: 503 });
+  it('answers 502 CamsError when CAMS keeps answering 5xx', async () => {
+    cams.script(...always({ kind: 'error', code: 'ServiceUnavailable', status: 503 }));
     const response = await http();
     deepStrictEqual(
       response.json,
@@ -486,8 +497,8 @@ describe('502 / 504', () => {
     );
   });
 
-  it('answers 502 CamsUnavailable when CAMS resets the connection', async () => {
-    cams.script({ kind: 'reset' });
+  it('answers 502 CamsUnavailable when CAMS keeps resetting the connection', async () => {
+    cams.script(...always({ kind: 'reset' }));
     deepStrictEqual((await http()).json, errorBody('CamsUnavailable', 'CAMS could not be reached', 502));
   });
 
@@ -507,6 +518,8 @@ describe('502 / 504', () => {
 });
 
 describe('CORS', () => {
+  /** What a fresh link's 200 carries: the simulator's links live 30 days. */
+  const fresh = { 'X-Cache': 'miss', 'Cache-Control': 'private, max-age=3600' };
   const corsGet = {
     'Access-Control-Allow-Origin': 'https://app.example.com',
     'Access-Control-Expose-Headers': 'Retry-After, X-Cache, X-Request-Id',
@@ -515,7 +528,7 @@ describe('CORS', () => {
 
   it('allows a listed origin on GET', async () => {
     const response = await http({ headers: { Origin: 'https://app.example.com' } });
-    deepStrictEqual(response.headers, { ...baseHeaders(), ...corsGet });
+    deepStrictEqual(response.headers, { ...baseHeaders(), ...corsGet, ...fresh });
   });
 
   it('reads the Origin header whatever its case', async () => {
@@ -535,7 +548,7 @@ describe('CORS', () => {
 
   it('gives a disallowed origin no Access-Control-Allow-Origin', async () => {
     const response = await http({ headers: { Origin: 'https://evil.example.net' } });
-    deepStrictEqual(response.headers, base());
+    deepStrictEqual(response.headers, { ...base(), ...fresh });
   });
 
   it('answers a preflight from an allowed origin with 204 and the CORS headers', async () => {
@@ -577,7 +590,7 @@ describe('CORS', () => {
     const restore = setEnv({ CORS_ALLOWED_ORIGINS: undefined });
     try {
       const response = await http({ headers: { Origin: 'https://app.example.com' } });
-      deepStrictEqual(response.headers, baseHeaders());
+      deepStrictEqual(response.headers, { ...baseHeaders(), ...fresh });
     } finally {
       restore();
     }
@@ -591,6 +604,7 @@ describe('CORS', () => {
         ...baseHeaders(),
         'Access-Control-Allow-Origin': '*',
         'Access-Control-Expose-Headers': 'Retry-After, X-Cache, X-Request-Id',
+        ...fresh,
       });
     } finally {
       restore();

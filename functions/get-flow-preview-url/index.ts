@@ -21,25 +21,52 @@ import { getFlowPreview } from '../../shared/flow-preview.js';
 import { httpHeaders } from '../../shared/http-headers.js';
 import { jsonErrors } from '../../shared/json-errors.js';
 import { invocationLog } from '../../shared/log.js';
+import { type CachedPreview, MemoryPreviewCache, SingleFlight } from '../../shared/preview-cache.js';
 import { parseRequest } from '../../shared/request.js';
+
+/** Links kept across warm invocations of this instance, and the CAMS calls in flight. No credentials inside. */
+export const previewCache = new MemoryPreviewCache({ maxEntries: 1000 });
+const previewCalls = new SingleFlight<CachedPreview>();
+
+/** Browsers may keep a link this long at most, whatever its own lifetime. */
+const MAX_BROWSER_CACHE_S = 3600;
 
 async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext): Promise<Reply> {
   const parsed = parseRequest(event);
   if (parsed.kind === 'preflight') return { statusCode: 204, headers: {}, body: undefined };
-  const { request } = parsed;
-  context.trace.flowId = request.flowId;
-  if (request.custSpaceId !== undefined) context.trace.custSpaceId = request.custSpaceId;
+  const { request, refresh } = parsed;
+  const { trace } = context;
+  trace.flowId = request.flowId;
+  if (request.custSpaceId !== undefined) trace.custSpaceId = request.custSpaceId;
 
   const config = context.config;
   if (config === undefined) throw new Error('withConfig() must run before the handler');
-  const preview = await getFlowPreview(request, {
-    cams: createCamsClient(config.camsEndpoint, resolveCredentials(context, config)),
-    camsTimeoutMs: config.camsTimeoutMs,
-    onCamsCall: () => {
-      context.trace.camsCalls += 1;
+  const credentials = resolveCredentials(context, config);
+  const result = await getFlowPreview(
+    request,
+    { refresh },
+    {
+      cams: createCamsClient(config.camsEndpoint, credentials),
+      cache: previewCache,
+      inFlight: previewCalls,
+      scope: `${config.camsEndpoint.host}|${credentials.accessKeyId}`,
+      deadline: trace.deadline,
+      camsTimeoutMs: config.camsTimeoutMs,
+      onCamsCall: () => {
+        trace.camsCalls += 1;
+      },
+      onRetry: (record) => {
+        trace.retries.push(record);
+      },
     },
-  });
-  return { statusCode: 200, headers: {}, body: preview };
+  );
+  trace.cache = result.cache;
+  const maxAgeS = Math.min(MAX_BROWSER_CACHE_S, Math.floor(result.freshForMs / 1000));
+  return {
+    statusCode: 200,
+    headers: { 'X-Cache': result.cache, 'Cache-Control': `private, max-age=${maxAgeS}` },
+    body: result.preview,
+  };
 }
 
 // Order matters: `before` runs top-down, `after`/`onError` bottom-up. So the adapter decodes first and

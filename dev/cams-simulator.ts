@@ -48,8 +48,8 @@ export type ScriptedStep =
     }
   /** Raw bytes, for malformed bodies. */
   | { readonly kind: 'raw'; readonly status: number; readonly body: string; readonly contentType?: string }
-  /** Wait, then answer normally (or with the step given in `then`). */
-  | { readonly kind: 'delay'; readonly ms: number; readonly then?: ScriptedStep }
+  /** Wait, then answer normally (or with the step given in `next`). */
+  | { readonly kind: 'delay'; readonly ms: number; readonly next?: ScriptedStep }
   /** Destroy the connection without answering. */
   | { readonly kind: 'reset' };
 
@@ -251,7 +251,7 @@ export class CamsSimulator {
     let step = this.#script.shift();
     while (step?.kind === 'delay') {
       await sleep(step.ms);
-      step = step.then;
+      step = step.next;
     }
     if (step !== undefined) return this.#answerScripted(req, res, step, record);
 

@@ -147,7 +147,7 @@ describe('the handler’s cache', () => {
   });
 
   it('shares a failure among concurrent requests, and does not cache it', async () => {
-    cams.script({ kind: 'delay', ms: 30, then: { kind: 'error', code: 'Ram.PermissionDeny' } });
+    cams.script({ kind: 'delay', ms: 30, next: { kind: 'error', code: 'Ram.PermissionDeny' } });
     const responses = await Promise.all(Array.from({ length: 10 }, () => get()));
     deepStrictEqual(new Set(responses.map((r) => r.statusCode)), new Set([403]));
     strictEqual(cams.calls.length, 1);

@@ -51,9 +51,7 @@ function parseCamsEndpoint(raw: string | undefined): CamsEndpoint {
   const value = raw?.trim() ?? '';
   if (value === '') return { host: DEFAULT_CAMS_HOST, protocol: 'HTTPS' };
   const fail = (why: string): never => {
-    // A value with userinfo (`user:secret@host`) is never quoted back.
-    const got = value.includes('@') ? '' : `, got '${value.slice(0, 100)}'`;
-    throw new ConfigError('CAMS_ENDPOINT', `CAMS_ENDPOINT ${why}${got}`);
+    throw new ConfigError('CAMS_ENDPOINT', why, value);
   };
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1]?.toLowerCase();
   if (scheme === undefined) {
@@ -87,10 +85,7 @@ function parseTimeout(raw: string | undefined): number {
   if (value === '') return DEFAULT_CAMS_TIMEOUT_MS;
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_TIMER_MS) {
-    throw new ConfigError(
-      'CAMS_TIMEOUT_MS',
-      `CAMS_TIMEOUT_MS must be a positive integer (milliseconds), got '${value.slice(0, 40)}'`,
-    );
+    throw new ConfigError('CAMS_TIMEOUT_MS', 'must be a positive integer (milliseconds)', value);
   }
   return n;
 }
@@ -103,7 +98,8 @@ function parseOrigins(raw: string | undefined): ReadonlySet<string> {
     if (entry !== '*' && normalizedOrigin(entry) !== entry) {
       throw new ConfigError(
         'CORS_ALLOWED_ORIGINS',
-        `CORS_ALLOWED_ORIGINS entries must be '*' or origins like https://app.example.com (scheme://host[:port], lower case, no path), got '${entry.slice(0, 100)}'`,
+        "entries must be '*' or origins like https://app.example.com (scheme://host[:port], lower case, no path)",
+        entry,
       );
     }
     origins.add(entry);

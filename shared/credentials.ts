@@ -18,16 +18,3 @@ export function resolveCredentials(context: FcContext, config: Config): Credenti
   if (config.envCredentials) return config.envCredentials;
   throw new CredentialsMissingError();
 }
-
-/** Every secret value this invocation may hold, for the logger to redact. */
-export function secretsOf(context: FcContext, config: Config | undefined): string[] {
-  const values = [
-    context.credentials?.accessKeyId,
-    context.credentials?.accessKeySecret,
-    context.credentials?.securityToken,
-    config?.envCredentials?.accessKeyId,
-    config?.envCredentials?.accessKeySecret,
-    config?.envCredentials?.securityToken,
-  ];
-  return values.filter((value): value is string => typeof value === 'string' && value.length >= 4);
-}

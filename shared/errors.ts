@@ -70,15 +70,18 @@ export class CredentialsMissingError extends HttpError {
 }
 
 /**
- * 500: an environment variable holds a bad value. The message names the variable and the value; it is exposed
- * because settings are not secrets (and a URL carrying credentials is refused without being quoted).
+ * 500: an environment variable holds a bad value. The exposed message names the variable and what is wrong;
+ * `detail` adds the value, for the log only (a secret pasted into the wrong variable must not reach a caller).
  */
 export class ConfigError extends HttpError {
   override name = 'ConfigError';
   readonly variable: string;
-  constructor(variable: string, message: string) {
-    super(500, 'ConfigInvalid', message, { expose: true });
+  readonly detail: string;
+  constructor(variable: string, problem: string, value: string) {
+    super(500, 'ConfigInvalid', `${variable} ${problem}`, { expose: true });
     this.variable = variable;
+    // A value with userinfo (`user:secret@host`) is never quoted, not even in the log.
+    this.detail = value.includes('@') ? this.message : `${this.message}, got '${value.slice(0, 100)}'`;
   }
 }
 

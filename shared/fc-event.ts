@@ -47,6 +47,8 @@ export interface InvocationTrace {
   cache?: CacheOutcome;
   camsCalls: number;
   retries: RetryRecord[];
+  /** The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails. */
+  readonly secrets: readonly string[];
 }
 
 /** FC's default function timeout when the context does not say (seconds); s.yaml sets the same. */
@@ -209,6 +211,7 @@ export function fcAdapter(): MiddlewareObj<unknown, unknown, Error, FlowPreviewC
         kind: invocation.kind,
         camsCalls: 0,
         retries: [],
+        secrets: readSecrets(fc),
       };
       // The trace goes in first, so that even a context that cannot be copied still yields a logged 500.
       request.context = { trace } as FlowPreviewContext;
@@ -239,6 +242,17 @@ function serialise(event: unknown, response: unknown): FcResult {
 
 function isReply(value: unknown): value is Reply {
   return isRecord(value) && typeof value['statusCode'] === 'number' && isRecord(value['headers']);
+}
+
+function readSecrets(context: FcContext): string[] {
+  try {
+    const { accessKeyId, accessKeySecret, securityToken } = context.credentials ?? {};
+    return [accessKeyId, accessKeySecret, securityToken].filter(
+      (value): value is string => typeof value === 'string' && value.length >= 4,
+    );
+  } catch {
+    return [];
+  }
 }
 
 function readRequestId(context: FcContext): string | undefined {

@@ -4,8 +4,7 @@
  * redacted from the finished line, whatever field it hid in.
  */
 import type { MiddlewareObj, Request } from '@middy/core';
-import { secretsOf } from './credentials.js';
-import { CamsError, HttpError } from './errors.js';
+import { CamsError, ConfigError, HttpError } from './errors.js';
 import type { FlowPreviewContext, Reply } from './fc-event.js';
 import { isRecord } from './fc-event.js';
 
@@ -48,7 +47,11 @@ function write(request: LogRequest): void {
     latencyMs: Math.round((performance.now() - trace.startedAt) * 10) / 10,
     error: request.error ? describeError(request.error) : undefined,
   };
-  logSink.write(`${redact(JSON.stringify(record), secretsOf(request.context, request.context.config))}\n`);
+  const env = request.context.config?.envCredentials;
+  const secrets = [...trace.secrets, env?.accessKeyId, env?.accessKeySecret, env?.securityToken].filter(
+    (value): value is string => typeof value === 'string' && value.length >= 4,
+  );
+  logSink.write(`${redact(JSON.stringify(record), secrets)}\n`);
 }
 
 interface ErrorRecord {
@@ -63,6 +66,7 @@ function describeError(error: unknown): ErrorRecord {
   const cause = error instanceof HttpError ? error.cause : undefined;
   const cams = error instanceof CamsError ? error : cause instanceof CamsError ? cause : undefined;
   if (cams) return { name: cams.name, message: cams.message, cams: cams.failure };
+  if (error instanceof ConfigError) return { name: error.name, message: error.detail };
   if (error instanceof HttpError && (error.expose || error.cause === undefined)) {
     return { name: error.name, message: error.message };
   }

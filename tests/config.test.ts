@@ -36,6 +36,7 @@ describe('loadConfig', () => {
     ['cams.example.com/path', /^CAMS_ENDPOINT must be a host, host:port or an http\(s\):\/\/ URL/],
     ['host:99999', /^CAMS_ENDPOINT has a port outside 1–65535/],
     ['https://user:secret@cams.example.com', /^CAMS_ENDPOINT must not carry credentials$/],
+    ['user:secret@cams.example.com', /^CAMS_ENDPOINT must be a host, host:port or an http\(s\):\/\/ URL$/],
   ];
   for (const [value, message] of badEndpoints) {
     it(`rejects CAMS_ENDPOINT ${value} with a message naming the variable`, () => {
@@ -43,7 +44,7 @@ describe('loadConfig', () => {
         () => loadConfig({ CAMS_ENDPOINT: value }),
         (error: unknown) => {
           return (
-            error instanceof ConfigError && error.variable === 'CAMS_ENDPOINT' && message.test(error.message)
+            error instanceof ConfigError && error.variable === 'CAMS_ENDPOINT' && message.test(error.detail)
           );
         },
       );
@@ -58,7 +59,8 @@ describe('loadConfig', () => {
     it(`rejects CAMS_TIMEOUT_MS '${value}'`, () => {
       throws(() => loadConfig({ CAMS_TIMEOUT_MS: value }), {
         name: 'ConfigError',
-        message: `CAMS_TIMEOUT_MS must be a positive integer (milliseconds), got '${value}'`,
+        message: 'CAMS_TIMEOUT_MS must be a positive integer (milliseconds)',
+        detail: `CAMS_TIMEOUT_MS must be a positive integer (milliseconds), got '${value}'`,
       });
     });
   }
@@ -84,7 +86,8 @@ describe('loadConfig', () => {
           return (
             error instanceof ConfigError &&
             error.variable === 'CORS_ALLOWED_ORIGINS' &&
-            error.message.includes(value)
+            error.detail.endsWith(`got '${value}'`) &&
+            !error.message.includes(`'${value}'`)
           );
         },
       );

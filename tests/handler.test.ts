@@ -438,7 +438,7 @@ describe('500', () => {
     try {
       const body = errorBody(
         'ConfigInvalid',
-        "CAMS_TIMEOUT_MS must be a positive integer (milliseconds), got 'abc'",
+        'CAMS_TIMEOUT_MS must be a positive integer (milliseconds)',
         500,
       );
       deepStrictEqual(await handler(directEvent({ flowId: 'x' }), fcContext()), body);

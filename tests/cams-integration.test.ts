@@ -187,6 +187,23 @@ describe('handler ↔ CAMS simulator', () => {
     );
   });
 
+  it('maps an XML error body (parsed by the real @alicloud/tea-xml here, by its stand-in in the bundle)', async () => {
+    cams.script({
+      kind: 'raw',
+      status: 400,
+      contentType: 'text/xml;charset=utf-8',
+      body: '<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>XML-RID-1</RequestId><Code>Ram.PermissionDeny</Code><Message>denied</Message></Error>',
+    });
+    deepStrictEqual(await invoke({ flowId: 'welcome-flow' }), {
+      error: {
+        code: 'Ram.PermissionDeny',
+        message: "The function's role is not allowed to call cams:GetFlowPreviewUrl",
+        status: 403,
+        requestId: 'XML-RID-1',
+      },
+    });
+  });
+
   it('answers 502 CamsUnavailable when nothing listens at CAMS_ENDPOINT', async () => {
     const restore = setEnv({ CAMS_ENDPOINT: 'http://127.0.0.1:9' });
     try {

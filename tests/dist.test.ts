@@ -5,7 +5,7 @@
 
 import { deepStrictEqual, match, strictEqual } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -45,6 +45,40 @@ describe('dist/index.js', () => {
     strictEqual(stdout.trim(), 'function');
   });
 
+  it('leaves the XML parsers out: the bundle carries no xml2js, sax or xmlbuilder', async () => {
+    const source = await readFile('dist/index.js', 'utf8');
+    for (const marker of ['xml2js', 'sax.SAXParser', 'XMLBuilder', 'xmlbuilder']) {
+      strictEqual(source.includes(marker), false, marker);
+    }
+  });
+
+  it('still maps an XML error body from CAMS (the only XML openapi-client reads)', async () => {
+    cams.script({
+      kind: 'raw',
+      status: 400,
+      contentType: 'text/xml;charset=utf-8',
+      body: '<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>XML-RID-1</RequestId><Code>Ram.PermissionDeny</Code><Message>denied</Message></Error>',
+    });
+    const context = { requestId: 'dist-req-2', credentials: ROLE_CREDENTIALS, function: { timeout: 10 } };
+    const env = cleanEnv({ CAMS_ENDPOINT: cams.url, NODE_PATH: '' });
+    const { stderr } = await run(
+      process.execPath,
+      ['-e', INVOKE, JSON.stringify(['{"flowId":"welcome-flow"}', context])],
+      {
+        cwd: dir,
+        env,
+      },
+    );
+    deepStrictEqual(JSON.parse(/RESULT (.*)/.exec(stderr)?.[1] ?? 'null'), {
+      error: {
+        code: 'Ram.PermissionDeny',
+        message: "The function's role is not allowed to call cams:GetFlowPreviewUrl",
+        status: 403,
+        requestId: 'XML-RID-1',
+      },
+    });
+  });
+
   it('answers a direct invocation and an HTTP event against CAMS', async () => {
     const context = { requestId: 'dist-req-1', credentials: ROLE_CREDENTIALS, function: { timeout: 10 } };
     const env = cleanEnv({ CAMS_ENDPOINT: cams.url, NODE_PATH: '' });
@@ -55,7 +89,7 @@ describe('dist/index.js', () => {
     );
     const result = JSON.parse(/RESULT (.*)/.exec(direct.stderr)?.[1] ?? 'null');
     strictEqual(result.flowId, 'welcome-flow');
-    strictEqual(result.requestId, cams.calls[0]?.requestId);
+    strictEqual(result.requestId, cams.calls.at(-1)?.requestId);
     // The log line goes to stdout, one JSON object.
     strictEqual(JSON.parse(direct.stdout.trim()).outcome, 'OK');
 

@@ -43,18 +43,18 @@ function attributes(tag: string): Record<string, string> | undefined {
   return Object.fromEntries(found.map(([, name, double, single]) => [name, decode(double ?? single ?? '')]));
 }
 
-export default class TeaXmlLite {
-  static parseXml(body: string, response: unknown): Record<string, unknown> {
-    if (response !== null && response !== undefined) throw new Error('tea-xml-lite does not cast to models');
-    const withoutProlog = body.replace(/^\s*<\?xml[^>]*\?>/, '').trim();
-    const root = /^<([A-Za-z_][\w.-]*)(\s[^<>]*)?>([\s\S]*)<\/\1\s*>$/.exec(withoutProlog);
-    if (root?.[1] === undefined || root[3] === undefined)
-      throw new Error('tea-xml-lite: not an XML document');
-    const attrs = attributes(root[2] ?? '');
-    return { [root[1]]: { ...(attrs ? { $: attrs } : {}), ...children(root[3]) } };
-  }
-
-  static toXML(): never {
-    throw new Error('tea-xml-lite does not build XML');
-  }
+function parseXml(body: string, response: unknown): Record<string, unknown> {
+  if (response !== null && response !== undefined) throw new Error('tea-xml-lite does not cast to models');
+  const withoutProlog = body.replace(/^\s*<\?xml[^>]*\?>/, '').trim();
+  const root = /^<([A-Za-z_][\w.-]*)(\s[^<>]*)?>([\s\S]*)<\/\1\s*>$/.exec(withoutProlog);
+  if (root?.[1] === undefined || root[3] === undefined) throw new Error('tea-xml-lite: not an XML document');
+  const attrs = attributes(root[2] ?? '');
+  return { [root[1]]: { ...(attrs ? { $: attrs } : {}), ...children(root[3]) } };
 }
+
+function toXML(): never {
+  throw new Error('tea-xml-lite does not build XML');
+}
+
+/** The same call shape as the module it replaces: `require('@alicloud/tea-xml').default.parseXml(…)`. */
+export default { parseXml, toXML };

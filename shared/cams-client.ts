@@ -88,6 +88,7 @@ async function call(
     throw toCamsError(error, seen, timeoutMs);
   } finally {
     clearTimeout(timer);
+    releaseReadTimer(seen);
     pending.delete(callId);
   }
 }
@@ -102,6 +103,8 @@ const CALL_ID_HEADER = 'x-flow-preview-call-id';
 interface SeenResponse {
   statusCode: number | undefined;
   headers: IncomingMessage['headers'];
+  /** httpx's read timer for this request (see `releaseReadTimer`). */
+  readTimer?: unknown;
 }
 
 const pending = new Map<string, SeenResponse>();
@@ -113,7 +116,28 @@ subscribe('http.client.response.finish', (message) => {
   if (seen === undefined) return;
   seen.statusCode = response.statusCode;
   seen.headers = response.headers;
+  seen.readTimer = readTimerOf(request.socket);
 });
+
+/**
+ * httpx (under openapi-client) arms a read timer on the socket for each request and clears it only in its own
+ * `read()`, which tea-util never calls. Each call's request and response then stay alive until `readTimeout`
+ * elapses: about 9 KB per call for 5 s, tens of MB under a burst. The deadline is ours (the race in `call`), so
+ * the timer is cleared once the call settles. It is taken when the response arrives, while the socket is still
+ * this request's: a pooled socket may carry another request's timer by the time the call settles.
+ */
+function readTimerOf(socket: unknown): unknown {
+  if (typeof socket !== 'object' || socket === null) return undefined;
+  const key = Object.getOwnPropertySymbols(socket).find(
+    (symbol) => symbol.description === 'TIMER::READ_TIMER',
+  );
+  return key === undefined ? undefined : (socket as Record<symbol, unknown>)[key];
+}
+
+function releaseReadTimer(seen: SeenResponse): void {
+  const timer = seen.readTimer;
+  if (timer !== undefined && timer !== null) clearTimeout(timer as NodeJS.Timeout);
+}
 
 function readSuccess(
   statusCode: number,

@@ -4,6 +4,8 @@
  */
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
 import { captureLogs, directEvent, fcContext, ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
@@ -202,6 +204,28 @@ describe('handler ↔ CAMS simulator', () => {
         requestId: 'XML-RID-1',
       },
     });
+  });
+
+  it('lets finished calls be freed at once (the SDK’s per-request read timers are released)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const fast = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS], rateLimitPerSecond: 0 });
+    const restore = setEnv({ CAMS_ENDPOINT: fast.url, CAMS_TIMEOUT_MS: '30000' });
+    try {
+      const call = () => invoke({ flowId: 'welcome-flow', refresh: true });
+      for (let i = 0; i < 50; i += 1) await call();
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      for (let i = 0; i < 400; i += 1) await call();
+      fast.reset();
+      gc();
+      const perCall = (process.memoryUsage().heapUsed - before) / 400;
+      // Held until the SDK's timer fires, a finished call keeps about 9 KB alive.
+      strictEqual(perCall < 3000, true, `${perCall.toFixed(0)} bytes retained per call`);
+    } finally {
+      restore();
+      await fast.stop();
+    }
   });
 
   it('answers 502 CamsUnavailable when nothing listens at CAMS_ENDPOINT', async () => {

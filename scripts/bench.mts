@@ -1,0 +1,315 @@
+/**
+ * `npm run bench`: figures, not pass/fail. Measures side by side in one run on this machine and prints one table:
+ * cold start and bundle size, first and warm invocation latency against a bare signed request, bursts through the
+ * local server (CAMS calls, statuses, nothing lost), a throttled burst, and the handler process's peak RSS.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
+import { signedCamsRequest } from '../dev/signed-request.js';
+
+const DIST = resolve('dist/index.js');
+const KEY = { accessKeyId: 'STS.BenchKeyId', accessKeySecret: 'bench-secret', securityToken: 'bench-token' };
+const COLD_RUNS = Number(process.env['BENCH_COLD_RUNS'] ?? 25);
+const WARM_CALLS = Number(process.env['BENCH_WARM_CALLS'] ?? 1000);
+const rows: Array<[string, string, string]> = [];
+const row = (metric: string, value: string, target = ''): void => {
+  rows.push([metric, value, target]);
+  process.stderr.write(`  ${metric}: ${value}\n`);
+};
+
+const median = (values: number[]): number => quantile(values, 0.5);
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+const ms = (n: number): string => `${n.toFixed(2)} ms`;
+const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function timeProcess(args: string[]): number {
+  const start = process.hrtime.bigint();
+  execFileSync(process.execPath, args, { stdio: 'ignore', cwd: resolve('dist') });
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function coldStart(): Promise<void> {
+  process.stderr.write('cold start…\n');
+  const bare: number[] = [];
+  const loaded: number[] = [];
+  timeProcess(['-e', '']); // warm the page cache
+  for (let i = 0; i < COLD_RUNS; i += 1) {
+    bare.push(timeProcess(['-e', '']));
+    loaded.push(timeProcess(['-e', "require('./index.js')"]));
+  }
+  const added = median(loaded) - median(bare);
+  row(`cold start: node -e "" (median of ${COLD_RUNS})`, ms(median(bare)));
+  row(`cold start: require dist/index.js (median of ${COLD_RUNS})`, ms(median(loaded)));
+  row('cold start added by the function', ms(added), '≤ 25 ms');
+  const source = readFileSync(DIST);
+  row('bundle size raw / gzip', `${kib(source.length)} / ${kib(gzipSync(source).length)}`, '≤ 300 KB raw');
+}
+
+async function latency(): Promise<void> {
+  process.stderr.write('latency…\n');
+  const cams = await startCamsSimulator({ credentials: [KEY], rateLimitPerSecond: 0 });
+  const previous = process.env['CAMS_ENDPOINT'];
+  process.env['CAMS_ENDPOINT'] = cams.url;
+  try {
+    const { handler } = createRequire(import.meta.url)(DIST) as {
+      handler: (event: Buffer, context: unknown) => Promise<unknown>;
+    };
+    const context = { requestId: 'bench', credentials: KEY, function: { timeout: 10 } };
+    // The handler's log lines go to /dev/null through a real write, as they go to a pipe on FC.
+    const devNull = openSync('/dev/null', 'w');
+    const stdoutWrite = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      if (typeof chunk === 'string') writeSync(devNull, chunk);
+      else writeSync(devNull, chunk);
+      return true;
+    }) as typeof process.stdout.write;
+    const invoke = (payload: unknown) =>
+      timed(async () => {
+        const result = (await handler(Buffer.from(JSON.stringify(payload)), context)) as { error?: unknown };
+        if (result.error) throw new Error(`bench call failed: ${JSON.stringify(result.error)}`);
+      });
+    const agent = new Agent({ keepAlive: true });
+    const bareCall = () =>
+      timed(() => signedCamsRequest(cams.url, { ...KEY, form: { FlowId: 'welcome-flow' }, agent }));
+    let first: number;
+    let bareFirst: number;
+    const warm: number[] = [];
+    const bare: number[] = [];
+    const hits: number[] = [];
+    try {
+      first = await invoke({ flowId: 'welcome-flow' });
+      bareFirst = await bareCall();
+      // Interleaved, so both see the same machine state, JIT and GC.
+      for (let i = 0; i < WARM_CALLS; i += 1) {
+        warm.push(await invoke({ flowId: 'welcome-flow', refresh: true }));
+        bare.push(await bareCall());
+        hits.push(await invoke({ flowId: 'welcome-flow' }));
+      }
+    } finally {
+      process.stdout.write = stdoutWrite;
+      closeSync(devNull);
+      agent.destroy();
+    }
+    row('first invocation (CAMS call, new connection)', ms(first));
+    row('bare signed node:http request, first', ms(bareFirst));
+    row(
+      `warm invocation calling CAMS, median / p99 (${WARM_CALLS})`,
+      `${ms(median(warm))} / ${ms(quantile(warm, 0.99))}`,
+    );
+    row(
+      `bare signed node:http request, median / p99 (${WARM_CALLS})`,
+      `${ms(median(bare))} / ${ms(quantile(bare, 0.99))}`,
+    );
+    row('warm invocation ÷ bare request (medians)', `${(median(warm) / median(bare)).toFixed(2)}×`, '≤ 2×');
+    row(
+      `warm invocation from the cache, median / p99 (${WARM_CALLS})`,
+      `${ms(median(hits))} / ${ms(quantile(hits, 0.99))}`,
+    );
+  } finally {
+    if (previous === undefined) delete process.env['CAMS_ENDPOINT'];
+    else process.env['CAMS_ENDPOINT'] = previous;
+    await cams.stop();
+  }
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+interface Host {
+  url: string;
+  rssMb(): Promise<number>;
+  stop(): void;
+}
+
+async function startHost(cams: CamsSimulator, dir: string, nodeFlags: string[] = []): Promise<Host> {
+  const outfile = join(dir, 'bench-host.js');
+  await build({
+    entryPoints: ['scripts/bench-host.ts'],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    logLevel: 'error',
+  });
+  const child = spawn(process.execPath, [...nodeFlags, outfile], {
+    env: {
+      ...process.env,
+      CAMS_ENDPOINT: cams.url,
+      BENCH_HANDLER: DIST,
+      BENCH_CREDENTIALS: JSON.stringify(KEY),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /READY (\S+)/.exec(out);
+      if (match?.[1]) resolveUrl(match[1]);
+    });
+    child.once('exit', () => reject(new Error(`bench host exited: ${out}`)));
+  });
+  child.stdout.resume();
+  return {
+    url,
+    rssMb: async () =>
+      ((await (await fetch(`${url}/__bench/rss`)).json()) as { maxRssKb: number }).maxRssKb / 1024,
+    stop: () => child.kill(),
+  };
+}
+
+/** Fires all requests at once; every one must come back with a status (none lost). */
+async function burst(
+  url: string,
+  paths: string[],
+): Promise<{ statuses: Record<number, number>; lost: number; ms: number }> {
+  const start = performance.now();
+  const outcomes = await Promise.allSettled(
+    paths.map(async (path) => {
+      const response = await fetch(`${url}${path}`);
+      await response.arrayBuffer();
+      return response.status;
+    }),
+  );
+  const statuses: Record<number, number> = {};
+  let lost = 0;
+  for (const outcome of outcomes) {
+    if (outcome.status === 'fulfilled') statuses[outcome.value] = (statuses[outcome.value] ?? 0) + 1;
+    else lost += 1;
+  }
+  return { statuses, lost, ms: performance.now() - start };
+}
+
+/** What s.yaml sets in NODE_OPTIONS: V8's young generation capped, as AWS Lambda's bootstrap does by memory size. */
+const SEMI_SPACE = ['--max-semi-space-size=2'];
+
+const BURST_FLOWS = [
+  'burst-one',
+  ...Array.from({ length: 50 }, (_, i) => `mix-${i}`),
+  ...Array.from({ length: 50 }, (_, i) => `thr-${i}`),
+];
+
+/** The three bursts through one handler process; returns that process's peak RSS (MB). */
+async function runBursts(nodeFlags: string[], report: boolean): Promise<number> {
+  const cams = await startCamsSimulator({ credentials: [KEY], flows: BURST_FLOWS });
+  const dir = mkdtempSync(join(tmpdir(), 'flow-preview-bench-'));
+  const host = await startHost(cams, dir, nodeFlags);
+  try {
+    const one = await burst(
+      host.url,
+      Array.from({ length: 100 }, () => '/flows/burst-one/preview-url'),
+    );
+    const oneCalls = cams.calls.length;
+    await new Promise((r) => setTimeout(r, 1100));
+    const mixed = await burst(
+      host.url,
+      Array.from({ length: 1000 }, (_, i) => `/flows/mix-${i % 50}/preview-url`),
+    );
+    const calls = cams.calls.slice(oneCalls);
+    await new Promise((r) => setTimeout(r, 1100));
+    const throttled = await burst(
+      host.url,
+      Array.from({ length: 50 }, (_, i) => `/flows/thr-${i}/preview-url`),
+    );
+    if (report) {
+      row('burst: 100 concurrent requests for one flow → CAMS calls', String(oneCalls), '1');
+      row('burst: 100 for one flow → statuses, lost', `${JSON.stringify(one.statuses)}, ${one.lost} lost`);
+      row(
+        'burst: 1,000 requests over 50 flows → statuses, lost, time',
+        `${JSON.stringify(mixed.statuses)}, ${mixed.lost} lost, ${(mixed.ms / 1000).toFixed(1)} s`,
+        '0 lost',
+      );
+      row(
+        'burst: 1,000 over 50 flows → CAMS calls (accepted + throttled)',
+        `${calls.length} (${calls.filter((c) => c.code === 'OK').length} + ${calls.filter((c) => c.code === 'System.LimitControl').length})`,
+      );
+      row(
+        'throttled burst: 50 flows at once vs 5 req/s → 200 / 429, time',
+        `${throttled.statuses[200] ?? 0} / ${throttled.statuses[429] ?? 0}${throttled.lost ? `, ${throttled.lost} lost` : ''}, ${(throttled.ms / 1000).toFixed(1)} s`,
+      );
+    }
+    return await host.rssMb();
+  } finally {
+    host.stop();
+    await cams.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** FC's model: one request at a time per instance. 1,000 requests, each calling CAMS (no rate limit here). */
+async function sequentialRss(nodeFlags: string[]): Promise<number> {
+  const cams = await startCamsSimulator({ credentials: [KEY], rateLimitPerSecond: 0 });
+  const dir = mkdtempSync(join(tmpdir(), 'flow-preview-bench-'));
+  const host = await startHost(cams, dir, nodeFlags);
+  try {
+    for (let i = 0; i < 1000; i += 1) {
+      const response = await fetch(`${host.url}/flows/welcome-flow/preview-url`, {
+        headers: { 'Cache-Control': 'no-cache' },
+      });
+      await response.arrayBuffer();
+    }
+    return await host.rssMb();
+  } finally {
+    host.stop();
+    await cams.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function bursts(): Promise<void> {
+  process.stderr.write('bursts…\n');
+  const rss = await runBursts([], true);
+  row(
+    'peak RSS under the bursts (local server + dist, one process), default V8 flags',
+    `${rss.toFixed(1)} MB`,
+    '≤ 80 MB',
+  );
+  const capped = await runBursts(SEMI_SPACE, false);
+  row(
+    '… the same bursts with s.yaml’s NODE_OPTIONS (--max-semi-space-size=2)',
+    `${capped.toFixed(1)} MB`,
+    '≤ 80 MB',
+  );
+  const sequential = await sequentialRss([]);
+  row(
+    'peak RSS, 1,000 requests one at a time (FC’s model), each calling CAMS, default flags',
+    `${sequential.toFixed(1)} MB`,
+  );
+  const sequentialCapped = await sequentialRss(SEMI_SPACE);
+  row('… the same with s.yaml’s NODE_OPTIONS', `${sequentialCapped.toFixed(1)} MB`, '≤ 80 MB');
+}
+
+async function main(): Promise<void> {
+  statSync(DIST); // npm run bench builds first
+  // BENCH_ONLY=cold,latency,bursts runs a subset while tuning; the README's table comes from a full run.
+  const only = new Set((process.env['BENCH_ONLY'] ?? 'cold,latency,bursts').split(','));
+  if (only.has('cold')) await coldStart();
+  if (only.has('latency')) await latency();
+  if (only.has('bursts')) await bursts();
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  const table = [
+    `Machine: ${machine}`,
+    '',
+    '| metric | value | target |',
+    '|---|---|---|',
+    ...rows.map(([metric, value, target]) => `| ${metric} | ${value} | ${target} |`),
+    '',
+  ].join('\n');
+  process.stdout.write(table);
+}
+
+await main();

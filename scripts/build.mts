@@ -8,6 +8,7 @@ import { build } from 'esbuild';
 const outfile = 'dist/index.js';
 
 await rm('dist', { recursive: true, force: true });
+await rm('lib', { recursive: true, force: true });
 await build({
   entryPoints: ['functions/get-flow-preview-url/index.ts'],
   outfile,
@@ -24,3 +25,16 @@ await build({
 });
 const { size } = await stat(outfile);
 process.stdout.write(`built ${outfile} (${(size / 1024).toFixed(1)} KiB)\n`);
+
+// The caller module for other functions (`flow-preview/client`): its SDK stays a dependency, not inlined.
+await build({
+  entryPoints: ['client/index.ts'],
+  outfile: 'lib/client.cjs',
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  logLevel: 'warning',
+});
+process.stdout.write('built lib/client.cjs\n');

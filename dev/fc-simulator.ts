@@ -1,0 +1,173 @@
+/**
+ * A Function Compute 3.0 API simulator (loopback) for InvokeFunction:
+ * `POST /2023-03-30/functions/{name}/invocations[?qualifier=…]`. It verifies the caller's V3 signature and STS token
+ * (dev/v3-signature.ts), checks the caller may invoke, runs the function's handler in-process with a Buffer event
+ * and an FC context carrying the *function's* role credentials, and answers as FC does: the handler's result as the
+ * body, or HTTP 200 with `x-fc-error-type` when the handler throws; FC's own errors as `{Code, Message, RequestId}`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FcContext, FcCredentials } from '../shared/fc-event.js';
+import { verify } from './v3-signature.js';
+
+export interface SimulatedFunction {
+  readonly handler: (event: Buffer, context: FcContext) => Promise<unknown>;
+  /** The credentials FC hands the function (its RAM role's STS keys). */
+  readonly roleCredentials: FcCredentials;
+  readonly timeoutS?: number;
+  /** Versions and aliases besides LATEST. */
+  readonly qualifiers?: readonly string[];
+}
+
+export interface CallerCredential {
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  readonly securityToken?: string;
+}
+
+export interface FcInvocationRecord {
+  readonly functionName: string;
+  readonly qualifier: string | undefined;
+  readonly accessKeyId: string | undefined;
+  readonly invocationType: string | undefined;
+  readonly status: number;
+  readonly errorType: string | undefined;
+}
+
+export class FcSimulator {
+  readonly invocations: FcInvocationRecord[] = [];
+  /** AccessKeyIds without fc:InvokeFunction on any function. */
+  readonly denied = new Set<string>();
+  #server: Server;
+
+  constructor(
+    readonly options: {
+      readonly accountId: string;
+      readonly region: string;
+      readonly callers: readonly CallerCredential[];
+      readonly functions: Readonly<Record<string, SimulatedFunction>>;
+    },
+  ) {
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((error: unknown) => this.#fail(res, 500, 'InternalError', String(error)));
+    });
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', () => resolve()));
+    return this;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const url = new URL(req.url ?? '/', 'http://fc');
+    const headers = new Map<string, string>();
+    for (const [name, value] of Object.entries(req.headers))
+      if (typeof value === 'string') headers.set(name, value);
+    const match = /^\/2023-03-30\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
+    const functionName = decodeURIComponent(match?.[1] ?? '');
+    const qualifier = url.searchParams.get('qualifier') ?? undefined;
+    const record = (status: number, errorType?: string): void => {
+      this.invocations.push({
+        functionName,
+        qualifier,
+        accessKeyId:
+          headers.get('x-acs-accesskey-id') ??
+          /Credential=([^,]+)/.exec(headers.get('authorization') ?? '')?.[1],
+        invocationType: headers.get('x-fc-invocation-type'),
+        status,
+        errorType,
+      });
+    };
+    const fail = (status: number, code: string, message: string): void => {
+      record(status);
+      this.#fail(res, status, code, message);
+    };
+
+    if (!match) return fail(404, 'PathNotFound', `No API at ${url.pathname}`);
+    if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', 'InvokeFunction is POST');
+    const verification = verify(
+      { method: 'POST', path: url.pathname, query: [...url.searchParams], headers, body },
+      {
+        secretOf: (id) => this.options.callers.find((c) => c.accessKeyId === id)?.accessKeySecret,
+        now: Date.now(),
+        maxSkewMs: 15 * 60_000,
+      },
+    );
+    if (!verification.ok)
+      return fail(
+        verification.status === 404 ? 403 : verification.status,
+        verification.code,
+        verification.message,
+      );
+    const caller = this.options.callers.find((c) => c.accessKeyId === verification.accessKeyId);
+    if (caller?.securityToken !== undefined && headers.get('x-acs-security-token') !== caller.securityToken) {
+      return fail(403, 'InvalidSecurityToken', 'The security token is invalid for this access key.');
+    }
+    if (headers.get('x-acs-action') !== 'InvokeFunction' || headers.get('x-acs-version') !== '2023-03-30') {
+      return fail(400, 'InvalidAction', 'Expected action InvokeFunction, version 2023-03-30.');
+    }
+    if (this.denied.has(verification.accessKeyId)) {
+      return fail(
+        403,
+        'AccessDenied',
+        `The caller is not authorized to perform fc:InvokeFunction on function ${functionName}.`,
+      );
+    }
+    const fn = this.options.functions[functionName];
+    if (!fn) return fail(404, 'FunctionNotFound', `function '${functionName}' does not exist`);
+    if (qualifier !== undefined && qualifier !== 'LATEST' && !fn.qualifiers?.includes(qualifier)) {
+      return fail(404, 'AliasNotFound', `qualifier '${qualifier}' does not exist`);
+    }
+
+    const requestId = `1-${randomUUID()}`;
+    const context: FcContext = {
+      requestId,
+      region: this.options.region,
+      accountId: this.options.accountId,
+      credentials: fn.roleCredentials,
+      function: { name: functionName, handler: 'index.handler', memory: 128, timeout: fn.timeoutS ?? 10 },
+    };
+    let result: unknown;
+    try {
+      result = await fn.handler(body, context);
+    } catch (error) {
+      record(200, 'UnhandledInvocationError');
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'x-fc-request-id': requestId,
+        'x-fc-error-type': 'UnhandledInvocationError',
+      });
+      res.end(
+        JSON.stringify({
+          errorMessage: error instanceof Error ? error.message : String(error),
+          errorType: error instanceof Error ? error.name : 'Error',
+          stackTrace: error instanceof Error ? (error.stack ?? '').split('\n').slice(1) : [],
+        }),
+      );
+      return;
+    }
+    record(200);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-fc-request-id': requestId });
+    res.end(typeof result === 'string' || Buffer.isBuffer(result) ? result : JSON.stringify(result ?? null));
+  }
+
+  #fail(res: ServerResponse, status: number, code: string, message: string): void {
+    if (res.headersSent) return;
+    const requestId = `1-${randomUUID()}`;
+    res.writeHead(status, { 'content-type': 'application/json', 'x-fc-request-id': requestId });
+    res.end(JSON.stringify({ Code: code, Message: message, RequestId: requestId }));
+  }
+}

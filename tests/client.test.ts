@@ -1,0 +1,208 @@
+/**
+ * The caller module end to end: invokeFlowPreview → FC API simulator (verifies the caller's V3 signature) → the
+ * real handler in-process (with the function's own role keys) → CAMS simulator. Success, input error, CAMS error,
+ * a crashing function, FC's refusals and a timeout.
+ */
+import { deepStrictEqual, match, ok, rejects, strictEqual } from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import {
+  type FlowPreview,
+  FlowPreviewError,
+  FunctionComputeError,
+  invokeFlowPreview,
+} from '../client/index.js';
+import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
+import { FcSimulator } from '../dev/fc-simulator.js';
+import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
+import { ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
+
+const CALLER = {
+  accessKeyId: 'STS.CallerFunctionKey',
+  accessKeySecret: 'caller-secret',
+  securityToken: 'caller-token',
+};
+const ACCOUNT = '1234567890123456';
+
+let cams: CamsSimulator;
+let fc: FcSimulator;
+let restoreEnv: () => void;
+
+before(async () => {
+  silenceLogs();
+  cams = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS] });
+  fc = await new FcSimulator({
+    accountId: ACCOUNT,
+    region: 'ap-southeast-1',
+    callers: [CALLER],
+    functions: {
+      'flow-preview': { handler, roleCredentials: ROLE_CREDENTIALS, qualifiers: ['prod'] },
+      'flow-preview-broken': {
+        handler: async () => {
+          throw new TypeError("Cannot read properties of undefined (reading 'flowId')");
+        },
+        roleCredentials: ROLE_CREDENTIALS,
+      },
+      'flow-preview-slow': {
+        handler: () => new Promise((resolve) => setTimeout(() => resolve({}), 2000)),
+        roleCredentials: ROLE_CREDENTIALS,
+      },
+    },
+  }).start();
+  restoreEnv = setEnv({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '1000', CORS_ALLOWED_ORIGINS: undefined });
+});
+after(async () => {
+  restoreEnv();
+  await fc.stop();
+  await cams.stop();
+});
+beforeEach(() => {
+  cams.reset();
+  previewCache.clear();
+  fc.invocations.length = 0;
+  fc.denied.clear();
+});
+
+const options = (overrides: Partial<Parameters<typeof invokeFlowPreview>[1]> = {}) => ({
+  credentials: CALLER,
+  region: 'ap-southeast-1',
+  accountId: ACCOUNT,
+  functionName: 'flow-preview',
+  endpoint: fc.url,
+  ...overrides,
+});
+
+describe('invokeFlowPreview', () => {
+  it('returns the typed preview; the caller signs for FC and the function’s role signs for CAMS', async () => {
+    const preview: FlowPreview = await invokeFlowPreview(
+      { flowId: 'welcome-flow', custSpaceId: 'cams-1' },
+      options({ qualifier: 'prod' }),
+    );
+    deepStrictEqual(Object.keys(preview), [
+      'flowId',
+      'previewUrl',
+      'previewUrlExpires',
+      'expiresAt',
+      'requestId',
+    ]);
+    strictEqual(preview.flowId, 'welcome-flow');
+    strictEqual(preview.requestId, cams.calls[0]?.requestId);
+    deepStrictEqual(fc.invocations, [
+      {
+        functionName: 'flow-preview',
+        qualifier: 'prod',
+        accessKeyId: CALLER.accessKeyId,
+        invocationType: 'Sync',
+        status: 200,
+        errorType: undefined,
+      },
+    ]);
+    deepStrictEqual(
+      [cams.calls[0]?.accessKeyId, cams.calls[0]?.params['CustSpaceId']],
+      [ROLE_CREDENTIALS.accessKeyId, 'cams-1'],
+    );
+  });
+
+  it('passes refresh through', async () => {
+    await invokeFlowPreview({ flowId: 'welcome-flow' }, options());
+    await invokeFlowPreview({ flowId: 'welcome-flow', refresh: true }, options());
+    strictEqual(cams.calls.length, 2);
+  });
+
+  it('throws FlowPreviewError with the function’s error.code and status for an input error', async () => {
+    await rejects(invokeFlowPreview({ flowId: 'bad.id' }, options()), (error: unknown) => {
+      ok(error instanceof FlowPreviewError);
+      deepStrictEqual([error.code, error.status, error.camsRequestId], ['InvalidFlowId', 400, undefined]);
+      match(error.fcRequestId ?? '', /^1-/);
+      strictEqual(
+        error.message,
+        'Flow Preview 400 InvalidFlowId: flowId must be 1–64 characters of letters, digits, _ and -',
+      );
+      return true;
+    });
+    strictEqual(cams.calls.length, 0);
+  });
+
+  it('throws FlowPreviewError carrying the CAMS RequestId for a CAMS error', async () => {
+    await rejects(invokeFlowPreview({ flowId: 'denied-flow' }, options()), (error: unknown) => {
+      ok(error instanceof FlowPreviewError);
+      deepStrictEqual(
+        [error.code, error.status, error.camsRequestId],
+        ['Ram.PermissionDeny', 403, cams.calls[0]?.requestId],
+      );
+      return true;
+    });
+  });
+
+  it('recognises a crashed function (x-fc-error-type on HTTP 200) and says so', async () => {
+    await rejects(
+      invokeFlowPreview({ flowId: 'welcome-flow' }, options({ functionName: 'flow-preview-broken' })),
+      (error: unknown) => {
+        ok(error instanceof FunctionComputeError);
+        deepStrictEqual(
+          [error.kind, error.code, error.httpStatus],
+          ['function-error', 'UnhandledInvocationError', 200],
+        );
+        strictEqual(
+          error.message,
+          "Function Compute reports UnhandledInvocationError: Cannot read properties of undefined (reading 'flowId')",
+        );
+        return true;
+      },
+    );
+  });
+
+  it('recognises FC’s own refusals by their codes', async () => {
+    await rejects(invokeFlowPreview({ flowId: 'x' }, options({ functionName: 'nope' })), (error: unknown) => {
+      ok(error instanceof FunctionComputeError);
+      deepStrictEqual([error.kind, error.code, error.httpStatus], ['fc-error', 'FunctionNotFound', 404]);
+      return true;
+    });
+    await rejects(invokeFlowPreview({ flowId: 'x' }, options({ qualifier: 'staging' })), {
+      code: 'AliasNotFound',
+    });
+    fc.denied.add(CALLER.accessKeyId);
+    await rejects(invokeFlowPreview({ flowId: 'x' }, options()), (error: unknown) => {
+      ok(error instanceof FunctionComputeError);
+      deepStrictEqual([error.kind, error.code, error.httpStatus], ['fc-error', 'AccessDenied', 403]);
+      return true;
+    });
+  });
+
+  it('is refused by FC when its signature is wrong', async () => {
+    await rejects(
+      invokeFlowPreview({ flowId: 'x' }, options({ credentials: { ...CALLER, accessKeySecret: 'wrong' } })),
+      {
+        name: 'FunctionComputeError',
+        code: 'SignatureDoesNotMatch',
+      },
+    );
+    strictEqual(fc.invocations[0]?.status, 400);
+  });
+
+  it('gives up after its timeout', async () => {
+    const started = Date.now();
+    await rejects(
+      invokeFlowPreview({ flowId: 'x' }, options({ functionName: 'flow-preview-slow', timeoutMs: 300 })),
+      {
+        name: 'FunctionComputeError',
+        kind: 'timeout',
+      },
+    );
+    ok(Date.now() - started < 1500);
+  });
+
+  it('needs the caller’s credentials', async () => {
+    await rejects(invokeFlowPreview({ flowId: 'x' }, options({ credentials: {} })), {
+      code: 'CredentialsMissing',
+    });
+    strictEqual(fc.invocations.length, 0);
+  });
+
+  it('is exported from the package as flow-preview/client', () => {
+    const exported = require('flow-preview/client') as Record<string, unknown>;
+    deepStrictEqual(
+      ['invokeFlowPreview', 'FlowPreviewError', 'FunctionComputeError'].map((name) => typeof exported[name]),
+      ['function', 'function', 'function'],
+    );
+  });
+});

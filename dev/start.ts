@@ -16,6 +16,7 @@ import {
 } from './cams-simulator.js';
 import { startLocalServer } from './local-server.js';
 import { LOCAL_SIMULATOR_CREDENTIAL } from './simulator-credential.js';
+import { servePage } from './web-page.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     ...(credentials ? { credentials } : {}),
     port,
     host: process.env['HOST'] ?? '127.0.0.1',
+    extraRoutes: servePage,
   });
   const camsLine = simulator
     ? `CAMS: embedded simulator at ${simulator.url} (no ALIBABA_CLOUD_* credentials in the environment)`
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
           ]
         : []),
       `Try: curl -s ${server.url}/flows/${sample}/preview-url`,
+      `Example web page: ${server.url}/`,
       'Ctrl-C to stop.',
       '',
     ].join('\n'),

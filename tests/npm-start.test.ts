@@ -27,6 +27,11 @@ describe('npm start', () => {
       match(String(body['previewUrl']), /^https:\/\/business\.facebook\.com\//);
       strictEqual(body['expiresAt'], new Date(Number(body['previewUrlExpires'])).toISOString());
 
+      const page = await fetch(`${url}/`);
+      strictEqual(page.headers.get('content-type'), 'text/html; charset=utf-8');
+      match(await page.text(), /<title>Flow Preview — example web app<\/title>/);
+      match(server.output(), /Example web page: http:\/\/127\.0\.0\.1:\d+\//);
+
       const denied = await fetch(`${url}/flows/denied-flow/preview-url`);
       strictEqual(denied.status, 403);
       strictEqual(((await denied.json()) as { error: { code: string } }).error.code, 'Ram.PermissionDeny');

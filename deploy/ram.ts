@@ -5,6 +5,7 @@
  */
 import OpenApiClient, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
+import { type Endpoint, parseEndpoint } from '../shared/config.js';
 import permissionPolicy from './ram-permission-policy.json';
 import trustPolicy from './ram-trust-policy.json';
 
@@ -36,22 +37,13 @@ export interface RamApi {
   call(action: string, params: Record<string, string>): Promise<Record<string, unknown>>;
 }
 
-export interface RamEndpoint {
-  readonly host: string;
-  readonly protocol: 'HTTP' | 'HTTPS';
-}
-
-export function ramEndpoint(raw: string | undefined): RamEndpoint {
-  const value = raw?.trim() || 'ram.aliyuncs.com';
-  const match = /^(https?):\/\/([^/]+)\/?$/i.exec(value);
-  if (match?.[1] && match[2])
-    return { host: match[2], protocol: match[1].toLowerCase() === 'http' ? 'HTTP' : 'HTTPS' };
-  if (/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) return { host: value, protocol: 'HTTPS' };
-  throw new Error(`RAM_ENDPOINT must be a host, host:port or an http(s):// URL, got '${value}'`);
+/** `RAM_ENDPOINT`: the same forms as CAMS_ENDPOINT; RAM's global endpoint by default. */
+export function ramEndpoint(raw: string | undefined): Endpoint {
+  return parseEndpoint('RAM_ENDPOINT', raw, 'ram.aliyuncs.com');
 }
 
 export function createRamApi(
-  endpoint: RamEndpoint,
+  endpoint: Endpoint,
   credentials: { accessKeyId: string; accessKeySecret: string; securityToken?: string },
 ): RamApi {
   const client = new OpenApiClient(

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { close, listen, receive } from './http-kit.js';
 import { verify } from './v3-signature.js';
 
 export const CAMS_ACTION = 'GetFlowPreviewUrl';
@@ -132,17 +133,12 @@ export class CamsSimulator {
 
   /** Starts listening; resolves once the port is bound. */
   async start(host = '127.0.0.1', port = 0): Promise<this> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => resolve());
-    });
-    this.#address = this.#server.address() as AddressInfo;
+    this.#address = await listen(this.#server, port, host);
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  stop(): Promise<void> {
+    return close(this.#server);
   }
 
   /** `host:port`, for `CAMS_ENDPOINT` together with the http scheme: see `url`. */
@@ -179,12 +175,9 @@ export class CamsSimulator {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
-    const url = new URL(req.url ?? '/', 'http://simulator');
-    const headers = new Map<string, string>();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (typeof value === 'string') headers.set(name, value);
-    }
+    const received = await receive(req, MAX_BODY_BYTES);
+    if (received === undefined) throw new Error('request body too large');
+    const { url, headers, body } = received;
     const params: Record<string, string> = Object.fromEntries(url.searchParams);
     if ((headers.get('content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
       Object.assign(params, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
@@ -214,14 +207,11 @@ export class CamsSimulator {
     };
 
     const now = this.#options.now();
-    const verification = verify(
-      { method: req.method ?? 'GET', path: url.pathname, query: [...url.searchParams], headers, body },
-      {
-        secretOf: (id) => this.#credentials.get(id)?.accessKeySecret,
-        now,
-        maxSkewMs: this.#options.maxClockSkewMs,
-      },
-    );
+    const verification = verify(received, {
+      secretOf: (id) => this.#credentials.get(id)?.accessKeySecret,
+      now,
+      maxSkewMs: this.#options.maxClockSkewMs,
+    });
     if (!verification.ok) return answerError(verification.status, verification.code, verification.message);
     const credential = this.#credentials.get(verification.accessKeyId);
     if (
@@ -418,15 +408,4 @@ function newRequestId(): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FcContext, FcCredentials } from '../shared/fc-event.js';
+import { close, listen, receive } from './http-kit.js';
 import { verify } from './v3-signature.js';
 
 export interface SimulatedFunction {
@@ -55,7 +56,7 @@ export class FcSimulator {
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', () => resolve()));
+    await listen(this.#server);
     return this;
   }
 
@@ -63,19 +64,17 @@ export class FcSimulator {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  stop(): Promise<void> {
+    return close(this.#server);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const url = new URL(req.url ?? '/', 'http://fc');
-    const headers = new Map<string, string>();
-    for (const [name, value] of Object.entries(req.headers))
-      if (typeof value === 'string') headers.set(name, value);
+    const received = await receive(req, 32 * 1024 * 1024);
+    if (received === undefined) {
+      this.#fail(res, 413, 'PayloadTooLarge', 'A synchronous invocation payload is at most 32 MB.');
+      return;
+    }
+    const { url, headers, body } = received;
     const match = /^\/2023-03-30\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
     const functionName = decodeURIComponent(match?.[1] ?? '');
     const qualifier = url.searchParams.get('qualifier') ?? undefined;
@@ -98,14 +97,11 @@ export class FcSimulator {
 
     if (!match) return fail(404, 'PathNotFound', `No API at ${url.pathname}`);
     if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', 'InvokeFunction is POST');
-    const verification = verify(
-      { method: 'POST', path: url.pathname, query: [...url.searchParams], headers, body },
-      {
-        secretOf: (id) => this.options.callers.find((c) => c.accessKeyId === id)?.accessKeySecret,
-        now: Date.now(),
-        maxSkewMs: 15 * 60_000,
-      },
-    );
+    const verification = verify(received, {
+      secretOf: (id) => this.options.callers.find((c) => c.accessKeyId === id)?.accessKeySecret,
+      now: Date.now(),
+      maxSkewMs: 15 * 60_000,
+    });
     if (!verification.ok)
       return fail(
         verification.status === 404 ? 403 : verification.status,

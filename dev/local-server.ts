@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { FcContext, FcCredentials } from '../shared/fc-event.js';
+import { close, listen, receive } from './http-kit.js';
 
 export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
 
@@ -44,23 +44,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const { port } = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  return { url: `http://127.0.0.1:${port}`, port, close: () => close(server) };
 }
 
 async function invoke(options: LocalServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = await readBody(req);
+  const body = (await receive(req, MAX_BODY_BYTES))?.body;
   if (body === undefined) {
     res.writeHead(413, { 'content-type': 'application/json; charset=utf-8' });
     res.end(
@@ -137,15 +126,4 @@ function writeFcResponse(res: ServerResponse, result: unknown): void {
   const body = typeof response.body === 'string' ? response.body : '';
   res.writeHead(status, headers as Record<string, string>);
   res.end(response.isBase64Encoded === true ? Buffer.from(body, 'base64') : body);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { close, listen, receive } from './http-kit.js';
 import { verify } from './v3-signature.js';
 
 export const RAM_WRITE_ACTIONS = new Set([
@@ -81,7 +82,7 @@ export class RamSimulator {
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', () => resolve()));
+    await listen(this.#server);
     return this;
   }
 
@@ -89,9 +90,8 @@ export class RamSimulator {
     return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
-  async stop(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  stop(): Promise<void> {
+    return close(this.#server);
   }
 
   /** Calls that changed (or tried to change) something. */
@@ -123,22 +123,19 @@ export class RamSimulator {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const url = new URL(req.url ?? '/', 'http://ram');
-    const headers = new Map<string, string>();
-    for (const [name, value] of Object.entries(req.headers))
-      if (typeof value === 'string') headers.set(name, value);
+    const received = await receive(req);
+    if (received === undefined) throw new Error('request body too large');
+    const { url, headers, body } = received;
     const params: Record<string, string> = {
       ...Object.fromEntries(url.searchParams),
       ...Object.fromEntries(new URLSearchParams(body.toString('utf8'))),
     };
     const action = headers.get('x-acs-action') ?? '';
-    const verification = verify(
-      { method: req.method ?? 'POST', path: url.pathname, query: [...url.searchParams], headers, body },
-      { secretOf: (id) => this.#credentials.get(id), now: Date.now(), maxSkewMs: 15 * 60_000 },
-    );
+    const verification = verify(received, {
+      secretOf: (id) => this.#credentials.get(id),
+      now: Date.now(),
+      maxSkewMs: 15 * 60_000,
+    });
     const fail = (status: number, code: string, message: string): void => {
       this.calls.push({ action, params, status, code });
       this.#send(res, status, code, message, {});

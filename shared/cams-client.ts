@@ -7,7 +7,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import OpenApiClient, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
-import type { CamsEndpoint, Credentials } from './config.js';
+import type { Credentials, Endpoint } from './config.js';
 import { CamsError, type DeniedSummary } from './errors.js';
 import { isRecord } from './fc-event.js';
 import type { FlowPreviewRequest } from './request.js';
@@ -44,7 +44,7 @@ const PARAMS = new Params({
 
 const USER_AGENT = 'flow-preview/0.1';
 
-export function createCamsClient(endpoint: CamsEndpoint, credentials: Credentials): CamsClient {
+export function createCamsClient(endpoint: Endpoint, credentials: Credentials): CamsClient {
   // Never `signatureAlgorithm: 'v2'`: it puts the security token in the URL, which network errors quote.
   const client = new OpenApiClient(
     new OpenApiConfig({

@@ -5,7 +5,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { Context as LambdaContext } from 'aws-lambda';
 import { ConfigError } from './errors.js';
 
-export interface CamsEndpoint {
+export interface Endpoint {
   /** `host` or `host:port`, as openapi-client's `endpoint` takes it. */
   readonly host: string;
   readonly protocol: 'HTTP' | 'HTTPS';
@@ -18,7 +18,7 @@ export interface Credentials {
 }
 
 export interface Config {
-  readonly camsEndpoint: CamsEndpoint;
+  readonly camsEndpoint: Endpoint;
   /** Upper bound for one CAMS attempt, in ms. */
   readonly camsTimeoutMs: number;
   /** Origins allowed to call over CORS; `'*'` allows any. Empty: no cross-origin access. */
@@ -37,7 +37,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Reads and validates the configuration; throws `ConfigError` naming the variable on a bad value. */
 export function loadConfig(env: Env = process.env): Config {
   return {
-    camsEndpoint: parseCamsEndpoint(env['CAMS_ENDPOINT']),
+    camsEndpoint: parseEndpoint('CAMS_ENDPOINT', env['CAMS_ENDPOINT'], DEFAULT_CAMS_HOST),
     camsTimeoutMs: parseTimeout(env['CAMS_TIMEOUT_MS']),
     corsAllowedOrigins: parseOrigins(env['CORS_ALLOWED_ORIGINS']),
     envCredentials: readEnvCredentials(env),
@@ -47,11 +47,15 @@ export function loadConfig(env: Env = process.env): Config {
 const HOST_PORT =
   /^(?<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(?<port>\d{1,5}))?$/;
 
-function parseCamsEndpoint(raw: string | undefined): CamsEndpoint {
+/**
+ * Reads an OpenAPI endpoint setting: a host, `host:port`, or an `http(s)://` URL whose scheme picks the protocol
+ * (a bare host means HTTPS). Empty means `defaultHost`. Throws `ConfigError` naming `variable`.
+ */
+export function parseEndpoint(variable: string, raw: string | undefined, defaultHost: string): Endpoint {
   const value = raw?.trim() ?? '';
-  if (value === '') return { host: DEFAULT_CAMS_HOST, protocol: 'HTTPS' };
+  if (value === '') return { host: defaultHost, protocol: 'HTTPS' };
   const fail = (why: string): never => {
-    throw new ConfigError('CAMS_ENDPOINT', why, value);
+    throw new ConfigError(variable, why, value);
   };
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1]?.toLowerCase();
   if (scheme === undefined) {

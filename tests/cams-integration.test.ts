@@ -3,12 +3,13 @@
  * tests prove the wire contract, not just the mapping.
  */
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
-import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
-import { captureLogs, directEvent, fcContext, ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
+import { handler } from '../functions/get-flow-preview-url/index.js';
+import { useCamsSimulator } from './fixtures/cams.js';
+import { captureLogs, directEvent, fcContext, ROLE_CREDENTIALS, setEnv } from './fixtures/fc.js';
 
 const ROTATED = {
   accessKeyId: 'STS.NTestRoleKeyId0002',
@@ -16,21 +17,9 @@ const ROTATED = {
   securityToken: 'CAIS-test-security-token-0002',
 };
 
-let cams: CamsSimulator;
-let restoreEnv: () => void;
-
-before(async () => {
-  silenceLogs();
-  cams = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS, ROTATED] });
-  restoreEnv = setEnv({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '400', CORS_ALLOWED_ORIGINS: undefined });
-});
-after(async () => {
-  restoreEnv();
-  await cams.stop();
-});
-beforeEach(() => {
-  cams.reset();
-  previewCache.clear();
+const cams = useCamsSimulator({
+  credentials: [ROLE_CREDENTIALS, ROTATED],
+  env: { CAMS_TIMEOUT_MS: '400', CORS_ALLOWED_ORIGINS: undefined },
 });
 
 const invoke = (payload: unknown, context = fcContext()) => handler(directEvent(payload), context);

@@ -11,10 +11,10 @@ import {
   FunctionComputeError,
   invokeFlowPreview,
 } from '../client/index.js';
-import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { FcSimulator } from '../dev/fc-simulator.js';
-import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
-import { ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
+import { handler } from '../functions/get-flow-preview-url/index.js';
+import { useCamsSimulator } from './fixtures/cams.js';
+import { ROLE_CREDENTIALS } from './fixtures/fc.js';
 
 const CALLER = {
   accessKeyId: 'STS.CallerFunctionKey',
@@ -23,13 +23,10 @@ const CALLER = {
 };
 const ACCOUNT = '1234567890123456';
 
-let cams: CamsSimulator;
+const cams = useCamsSimulator({ env: { CAMS_TIMEOUT_MS: '1000', CORS_ALLOWED_ORIGINS: undefined } });
 let fc: FcSimulator;
-let restoreEnv: () => void;
 
 before(async () => {
-  silenceLogs();
-  cams = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS] });
   fc = await new FcSimulator({
     accountId: ACCOUNT,
     region: 'ap-southeast-1',
@@ -48,16 +45,9 @@ before(async () => {
       },
     },
   }).start();
-  restoreEnv = setEnv({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '1000', CORS_ALLOWED_ORIGINS: undefined });
 });
-after(async () => {
-  restoreEnv();
-  await fc.stop();
-  await cams.stop();
-});
+after(() => fc.stop());
 beforeEach(() => {
-  cams.reset();
-  previewCache.clear();
   fc.invocations.length = 0;
   fc.denied.clear();
 });

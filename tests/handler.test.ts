@@ -3,9 +3,10 @@
  * status table, for both invocation forms, plus CORS, base64 bodies and header case.
  */
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
-import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
+import { describe, it } from 'node:test';
+import type { CamsSimulator } from '../dev/cams-simulator.js';
+import { handler } from '../functions/get-flow-preview-url/index.js';
+import { useCamsSimulator } from './fixtures/cams.js';
 import {
   asHttp,
   baseHeaders,
@@ -14,7 +15,6 @@ import {
   httpEvent,
   ROLE_CREDENTIALS,
   setEnv,
-  silenceLogs,
 } from './fixtures/fc.js';
 
 const SUCCESS = {
@@ -35,28 +35,14 @@ const PREVIEW = {
   requestId: 'C4A1B2C3-0000-4000-8000-000000000001',
 };
 
-let cams: CamsSimulator;
-let restoreEnv: () => void;
-
-before(async () => {
-  silenceLogs();
-  cams = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS] });
-  restoreEnv = setEnv({
-    CAMS_ENDPOINT: cams.url,
+const cams = useCamsSimulator({
+  env: {
     CAMS_TIMEOUT_MS: '300',
     CORS_ALLOWED_ORIGINS: 'https://app.example.com,https://admin.example.com',
     ALIBABA_CLOUD_ACCESS_KEY_ID: undefined,
     ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined,
     ALIBABA_CLOUD_SECURITY_TOKEN: undefined,
-  });
-});
-after(async () => {
-  restoreEnv();
-  await cams.stop();
-});
-beforeEach(() => {
-  cams.reset();
-  previewCache.clear();
+  },
 });
 
 /** Four answers: the first attempt and every retry. */

@@ -1,18 +1,10 @@
 /** The preview cache and single-flight: as units, and through the composed handler against the simulator. */
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
-import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
+import { describe, it } from 'node:test';
+import { handler } from '../functions/get-flow-preview-url/index.js';
 import { MemoryPreviewCache, SingleFlight } from '../shared/preview-cache.js';
-import {
-  asHttp,
-  directEvent,
-  fcContext,
-  httpEvent,
-  ROLE_CREDENTIALS,
-  setEnv,
-  silenceLogs,
-} from './fixtures/fc.js';
+import { useCamsSimulator } from './fixtures/cams.js';
+import { asHttp, directEvent, fcContext, httpEvent } from './fixtures/fc.js';
 
 const preview = (flowId: string) => ({
   flowId,
@@ -73,21 +65,7 @@ describe('SingleFlight', () => {
 });
 
 describe('the handler’s cache', () => {
-  let cams: CamsSimulator;
-  let restoreEnv: () => void;
-  before(async () => {
-    silenceLogs();
-    cams = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS] });
-    restoreEnv = setEnv({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '500', CORS_ALLOWED_ORIGINS: undefined });
-  });
-  after(async () => {
-    restoreEnv();
-    await cams.stop();
-  });
-  beforeEach(() => {
-    cams.reset();
-    previewCache.clear();
-  });
+  const cams = useCamsSimulator({ env: { CAMS_TIMEOUT_MS: '500', CORS_ALLOWED_ORIGINS: undefined } });
 
   const get = async (headers: Record<string, string> = {}) =>
     asHttp(await handler(httpEvent({ headers }), fcContext()));

@@ -3,9 +3,10 @@
  * (`ram.aliyuncs.com`, RPC 2015-05-01, V3 signature via @alicloud/openapi-client). Idempotent: it reads what exists,
  * plans the writes that close the gap, and makes only those. The documents are the JSON files beside this module.
  */
-import OpenApiClient, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
+import { OpenApiRequest } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { type Endpoint, parseEndpoint } from '../shared/config.js';
+import { openApiClient, rpcParams } from '../shared/openapi.js';
 import permissionPolicy from './ram-permission-policy.json';
 import trustPolicy from './ram-trust-policy.json';
 
@@ -46,28 +47,10 @@ export function createRamApi(
   endpoint: Endpoint,
   credentials: { accessKeyId: string; accessKeySecret: string; securityToken?: string },
 ): RamApi {
-  const client = new OpenApiClient(
-    new OpenApiConfig({
-      accessKeyId: credentials.accessKeyId,
-      accessKeySecret: credentials.accessKeySecret,
-      ...(credentials.securityToken ? { securityToken: credentials.securityToken } : {}),
-      endpoint: endpoint.host,
-      protocol: endpoint.protocol,
-    }),
-  );
+  const client = openApiClient(endpoint, credentials);
   return {
     async call(action, params) {
-      const request = new Params({
-        action,
-        version: '2015-05-01',
-        protocol: 'HTTPS',
-        pathname: '/',
-        method: 'POST',
-        authType: 'AK',
-        style: 'RPC',
-        reqBodyType: 'formData',
-        bodyType: 'json',
-      });
+      const request = rpcParams(action, '2015-05-01');
       try {
         const result: Record<string, unknown> = await client.callApi(
           request,

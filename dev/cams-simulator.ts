@@ -8,9 +8,8 @@
  * HTTP 200 with an error Code, 5xx. It is the test double and the default CAMS of `npm start`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { close, listen, receive } from './http-kit.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer, receive } from './http-kit.js';
 import { verify } from './v3-signature.js';
 
 export const CAMS_ACTION = 'GetFlowPreviewUrl';
@@ -100,9 +99,8 @@ const ERROR_MESSAGES: Record<string, string> = {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-export class CamsSimulator {
+export class CamsSimulator extends LoopbackServer {
   readonly calls: RecordedCall[] = [];
-  #server: Server;
   #options: Required<Omit<CamsSimulatorOptions, 'host' | 'port' | 'credentials' | 'flows' | 'errorFlows'>>;
   #credentials = new Map<string, SimulatorCredential>();
   #flows: Set<string>;
@@ -111,9 +109,9 @@ export class CamsSimulator {
   #previews = new Map<string, { url: string; expires: number }>();
   #window = new Map<string, number[]>();
   #nonces = new Map<string, number>();
-  #address: AddressInfo | undefined;
 
   constructor(options: CamsSimulatorOptions = {}) {
+    super();
     this.#options = {
       businessErrorStatus: options.businessErrorStatus ?? 400,
       rateLimitPerSecond: options.rateLimitPerSecond ?? 5,
@@ -124,32 +122,15 @@ export class CamsSimulator {
     for (const credential of options.credentials ?? []) this.addCredential(credential);
     this.#flows = new Set(options.flows ?? SAMPLE_FLOWS);
     this.#errorFlows = new Map(Object.entries(options.errorFlows ?? SAMPLE_ERROR_FLOWS));
-    this.#server = createServer((req, res) => {
-      this.#handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) this.#send(res, 500, this.#errorBody('InternalError', String(error)), {});
-      });
-    });
   }
 
-  /** Starts listening; resolves once the port is bound. */
-  async start(host = '127.0.0.1', port = 0): Promise<this> {
-    this.#address = await listen(this.#server, port, host);
-    return this;
-  }
-
-  stop(): Promise<void> {
-    return close(this.#server);
-  }
-
-  /** `host:port`, for `CAMS_ENDPOINT` together with the http scheme: see `url`. */
+  /** `host:port`; `url` (`http://host:port`) is the `CAMS_ENDPOINT` value. */
   get endpoint(): string {
-    if (this.#address === undefined) throw new Error('simulator not started');
-    return `127.0.0.1:${this.#address.port}`;
+    return new URL(this.url).host;
   }
 
-  /** `http://host:port`: a `CAMS_ENDPOINT` value. */
-  get url(): string {
-    return `http://${this.endpoint}`;
+  protected answerCrash(res: ServerResponse, error: unknown): void {
+    this.#send(res, 500, this.#errorBody('InternalError', String(error)), {});
   }
 
   addCredential(credential: SimulatorCredential): void {
@@ -174,7 +155,7 @@ export class CamsSimulator {
     this.#window.clear();
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req, MAX_BODY_BYTES);
     if (received === undefined) throw new Error('request body too large');
     const { url, headers, body } = received;

@@ -6,10 +6,9 @@
  * body, or HTTP 200 with `x-fc-error-type` when the handler throws; FC's own errors as `{Code, Message, RequestId}`.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FcContext, FcCredentials } from '../shared/fc-event.js';
-import { close, listen, receive } from './http-kit.js';
+import { LoopbackServer, receive } from './http-kit.js';
 import { verify } from './v3-signature.js';
 
 export interface SimulatedFunction {
@@ -36,11 +35,10 @@ export interface FcInvocationRecord {
   readonly errorType: string | undefined;
 }
 
-export class FcSimulator {
+export class FcSimulator extends LoopbackServer {
   readonly invocations: FcInvocationRecord[] = [];
   /** AccessKeyIds without fc:InvokeFunction on any function. */
   readonly denied = new Set<string>();
-  #server: Server;
 
   constructor(
     readonly options: {
@@ -50,25 +48,14 @@ export class FcSimulator {
       readonly functions: Readonly<Record<string, SimulatedFunction>>;
     },
   ) {
-    this.#server = createServer((req, res) => {
-      this.#handle(req, res).catch((error: unknown) => this.#fail(res, 500, 'InternalError', String(error)));
-    });
+    super();
   }
 
-  async start(): Promise<this> {
-    await listen(this.#server);
-    return this;
+  protected answerCrash(res: ServerResponse, error: unknown): void {
+    this.#fail(res, 500, 'InternalError', String(error));
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return close(this.#server);
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req, 32 * 1024 * 1024);
     if (received === undefined) {
       this.#fail(res, 413, 'PayloadTooLarge', 'A synchronous invocation payload is at most 32 MB.');

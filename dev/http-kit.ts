@@ -2,7 +2,7 @@
  * What the loopback servers in dev/ (CAMS, RAM and FC simulators, the local FC trigger) share: listening on
  * loopback, stopping with open keep-alive connections, and reading a request whole, ready for signature checks.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SignableRequest } from './v3-signature.js';
 
@@ -50,4 +50,34 @@ export async function receive(
     headers,
     body: Buffer.concat(chunks),
   };
+}
+
+/** A simulator's server: `start()` on loopback, `url`, `stop()`. Subclasses answer requests in `handle`. */
+export abstract class LoopbackServer {
+  readonly #server: Server = createServer((req, res) => {
+    this.handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) this.answerCrash(res, error);
+      else res.destroy();
+    });
+  });
+  #address: AddressInfo | undefined;
+
+  protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Answers a request whose handling threw (a bug in the simulator, or a body over the limit). */
+  protected abstract answerCrash(res: ServerResponse, error: unknown): void;
+
+  async start(host = '127.0.0.1', port = 0): Promise<this> {
+    this.#address = await listen(this.#server, port, host);
+    return this;
+  }
+
+  /** `http://127.0.0.1:<port>`. */
+  get url(): string {
+    if (this.#address === undefined) throw new Error('server not started');
+    return `http://127.0.0.1:${this.#address.port}`;
+  }
+
+  stop(): Promise<void> {
+    return close(this.#server);
+  }
 }

@@ -4,9 +4,8 @@
  * Records every call so tests can count writes; `deny` and `before` script NoPermission and races.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { close, listen, receive } from './http-kit.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer, receive } from './http-kit.js';
 import { verify } from './v3-signature.js';
 
 export const RAM_WRITE_ACTIONS = new Set([
@@ -58,7 +57,7 @@ class RamFault extends Error {
   }
 }
 
-export class RamSimulator {
+export class RamSimulator extends LoopbackServer {
   readonly calls: RamCall[] = [];
   readonly roles = new Map<string, Role>();
   readonly policies = new Map<string, Policy>();
@@ -68,30 +67,16 @@ export class RamSimulator {
   readonly deny = new Set<string>();
   /** Runs before an action is carried out: lets a test change the world under the client (a race). */
   before: ((action: string, params: Record<string, string>) => void) | undefined;
-  #server: Server;
   #credentials: Map<string, string>;
   #clock = Date.parse('2026-01-01T00:00:00Z');
 
   constructor(credentials: ReadonlyArray<{ accessKeyId: string; accessKeySecret: string }>) {
+    super();
     this.#credentials = new Map(credentials.map((c) => [c.accessKeyId, c.accessKeySecret]));
-    this.#server = createServer((req, res) => {
-      this.#handle(req, res).catch((error: unknown) =>
-        this.#send(res, 500, 'InternalError', String(error), {}),
-      );
-    });
   }
 
-  async start(): Promise<this> {
-    await listen(this.#server);
-    return this;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return close(this.#server);
+  protected answerCrash(res: ServerResponse, error: unknown): void {
+    this.#send(res, 500, 'InternalError', String(error), {});
   }
 
   /** Calls that changed (or tried to change) something. */
@@ -122,7 +107,7 @@ export class RamSimulator {
     return new Date(this.#clock).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const received = await receive(req);
     if (received === undefined) throw new Error('request body too large');
     const { url, headers, body } = received;

@@ -5,11 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import OpenApiClient, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
+import type OpenApiClient from '@alicloud/openapi-client';
+import { OpenApiRequest } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials, Endpoint } from './config.js';
 import { CamsError, type DeniedSummary } from './errors.js';
 import { isRecord } from './fc-event.js';
+import { openApiClient, rpcParams } from './openapi.js';
 import type { FlowPreviewRequest } from './request.js';
 
 export interface CamsPreview {
@@ -30,32 +32,12 @@ export interface CamsClient {
   getFlowPreviewUrl(request: FlowPreviewRequest, options: CamsCallOptions): Promise<CamsPreview>;
 }
 
-const PARAMS = new Params({
-  action: 'GetFlowPreviewUrl',
-  version: '2020-06-06',
-  protocol: 'HTTPS',
-  pathname: '/',
-  method: 'POST',
-  authType: 'AK',
-  style: 'RPC',
-  reqBodyType: 'formData',
-  bodyType: 'json',
-});
+const PARAMS = rpcParams('GetFlowPreviewUrl', '2020-06-06');
 
 const USER_AGENT = 'flow-preview/0.1';
 
 export function createCamsClient(endpoint: Endpoint, credentials: Credentials): CamsClient {
-  // Never `signatureAlgorithm: 'v2'`: it puts the security token in the URL, which network errors quote.
-  const client = new OpenApiClient(
-    new OpenApiConfig({
-      accessKeyId: credentials.accessKeyId,
-      accessKeySecret: credentials.accessKeySecret,
-      ...(credentials.securityToken ? { securityToken: credentials.securityToken } : {}),
-      endpoint: endpoint.host,
-      protocol: endpoint.protocol,
-      userAgent: USER_AGENT,
-    }),
-  );
+  const client = openApiClient(endpoint, credentials, USER_AGENT);
   return {
     getFlowPreviewUrl: (request, options) => call(client, request, options),
   };

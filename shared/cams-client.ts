@@ -139,9 +139,6 @@ function readSuccess(
   if (requestId === undefined) throw malformed('no RequestId');
   const data = body['Data'];
   if (!isRecord(data)) throw malformed('no Data');
-  const flowId = data['FlowId'];
-  if (flowId !== undefined && flowId !== request.flowId)
-    throw malformed('Data.FlowId is not the flow asked for');
   const previewUrl = data['PreviewUrl'];
   if (typeof previewUrl !== 'string' || !isHttpsUrl(previewUrl))
     throw malformed('Data.PreviewUrl is not an https URL');

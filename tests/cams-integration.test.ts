@@ -217,6 +217,27 @@ describe('handler ↔ CAMS simulator', () => {
     }
   });
 
+  it('answers with the flow asked for even when CAMS echoes another FlowId', async () => {
+    cams.script({
+      kind: 'json',
+      status: 200,
+      body: {
+        RequestId: 'R-FID',
+        Code: 'OK',
+        Data: {
+          FlowId: 'other',
+          PreviewUrl: 'https://x.example/p',
+          PreviewUrlExpires: Date.now() + 86_400_000 * 2,
+        },
+      },
+    });
+    const result = (await invoke({ flowId: 'welcome-flow' })) as Record<string, unknown>;
+    deepStrictEqual(
+      [result['flowId'], result['previewUrl'], result['requestId']],
+      ['welcome-flow', 'https://x.example/p', 'R-FID'],
+    );
+  });
+
   it('answers 502 CamsUnavailable when nothing listens at CAMS_ENDPOINT', async () => {
     const restore = setEnv({ CAMS_ENDPOINT: 'http://127.0.0.1:9' });
     try {

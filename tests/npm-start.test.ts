@@ -1,6 +1,8 @@
 /** `npm start` end to end: the real command, a real HTTP request, Ctrl-C. */
 import { deepStrictEqual, match, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { startCamsSimulator } from '../dev/cams-simulator.js';
+import { signedCamsRequest } from '../dev/signed-request.js';
 import { cleanEnv, start } from './fixtures/process.js';
 
 describe('npm start', () => {
@@ -41,5 +43,61 @@ describe('npm start', () => {
       strictEqual(code === 0 || signal === 'SIGINT', true, server.output());
     }
     match(server.output(), /\nstopped\n/);
+  });
+});
+
+describe('npm start with cloud credentials', () => {
+  it('calls the configured CAMS endpoint with the ALIBABA_CLOUD_* keys instead of starting the simulator', async () => {
+    const key = { accessKeyId: 'LTAI.RealLookingKey', accessKeySecret: 'real-looking-secret' };
+    const cams = await startCamsSimulator({ credentials: [key] });
+    const server = start(
+      'npm',
+      ['start', '--silent'],
+      cleanEnv({
+        PORT: '0',
+        CAMS_ENDPOINT: cams.url,
+        ALIBABA_CLOUD_ACCESS_KEY_ID: key.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: key.accessKeySecret,
+      }),
+    );
+    try {
+      const [, url] = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      match(
+        server.output(),
+        new RegExp(`CAMS: ${cams.url.replace(/[/.]/g, '\\$&')} with the ALIBABA_CLOUD_\\* credentials`),
+      );
+      strictEqual(server.output().includes('embedded simulator'), false);
+      strictEqual((await fetch(`${url}/flows/welcome-flow/preview-url`)).status, 200);
+      deepStrictEqual(
+        cams.calls.map((call) => [call.accessKeyId, call.code]),
+        [[key.accessKeyId, 'OK']],
+      );
+    } finally {
+      await server.interrupt();
+      await cams.stop();
+    }
+  });
+});
+
+describe('npm run simulator', () => {
+  it('runs the CAMS simulator alone and prints the key it accepts', async () => {
+    const simulator = start('npm', ['run', 'simulator', '--silent'], cleanEnv({ PORT: '0' }));
+    try {
+      const [, url] = await simulator.waitFor(/CAMS simulator listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const [, id, secret, token] = await simulator.waitFor(
+        /ALIBABA_CLOUD_ACCESS_KEY_ID=(\S+) ALIBABA_CLOUD_ACCESS_KEY_SECRET=(\S+) ALIBABA_CLOUD_SECURITY_TOKEN=(\S+)/,
+      );
+      const response = await signedCamsRequest(url ?? '', {
+        accessKeyId: id ?? '',
+        accessKeySecret: secret ?? '',
+        securityToken: token ?? '',
+        form: { FlowId: 'welcome-flow' },
+      });
+      strictEqual(response.status, 200, response.body);
+      strictEqual(JSON.parse(response.body).Code, 'OK');
+    } finally {
+      const { code, signal } = await simulator.interrupt();
+      strictEqual(code === 0 || signal === 'SIGINT', true);
+    }
   });
 });

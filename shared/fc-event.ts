@@ -51,7 +51,7 @@ export interface InvocationTrace {
   readonly secrets: readonly string[];
 }
 
-/** FC's default function timeout when the context does not say (seconds); s.yaml sets the same. */
+/** The function timeout assumed when the context does not give one (seconds): what s.yaml deploys. */
 export const DEFAULT_FUNCTION_TIMEOUT_S = 10;
 
 /**

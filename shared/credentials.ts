@@ -4,7 +4,7 @@
  */
 import type { Config, Credentials } from './config.js';
 import { CredentialsMissingError } from './errors.js';
-import type { FcContext } from './fc-event.js';
+import type { FcContext, FcCredentials } from './fc-event.js';
 
 export function resolveCredentials(context: FcContext, config: Config): Credentials {
   const fromContext = context.credentials;
@@ -17,4 +17,12 @@ export function resolveCredentials(context: FcContext, config: Config): Credenti
   }
   if (config.envCredentials) return config.envCredentials;
   throw new CredentialsMissingError();
+}
+
+/** The values of a credential set worth redacting from a log line (very short strings would redact too much). */
+export function secretValues(credentials: FcCredentials | Credentials | undefined): string[] {
+  const { accessKeyId, accessKeySecret, securityToken } = credentials ?? {};
+  return [accessKeyId, accessKeySecret, securityToken].filter(
+    (value): value is string => typeof value === 'string' && value.length >= 4,
+  );
 }

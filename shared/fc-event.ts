@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context as LambdaContext } from 'aws-lambda';
 import type { Config } from './config.js';
+import { secretValues } from './credentials.js';
 import type { CacheOutcome } from './flow-preview.js';
 import type { RetryRecord } from './retry.js';
 
@@ -132,12 +133,8 @@ export function decodeInvocation(event: unknown): Invocation {
 function decode(event: unknown): Invocation {
   let parsed: unknown;
   if (typeof event === 'string' || event instanceof Uint8Array) {
-    const text = typeof event === 'string' ? event : Buffer.from(event).toString('utf8');
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      return { kind: 'direct', payload: undefined, malformed: true };
-    }
+    // Bytes that are not JSON make JSON.parse throw: decodeInvocation answers that as a malformed payload.
+    parsed = JSON.parse(typeof event === 'string' ? event : Buffer.from(event).toString('utf8'));
   } else {
     parsed = event;
   }
@@ -246,10 +243,7 @@ function isReply(value: unknown): value is Reply {
 
 function readSecrets(context: FcContext): string[] {
   try {
-    const { accessKeyId, accessKeySecret, securityToken } = context.credentials ?? {};
-    return [accessKeyId, accessKeySecret, securityToken].filter(
-      (value): value is string => typeof value === 'string' && value.length >= 4,
-    );
+    return secretValues(context.credentials);
   } catch {
     return [];
   }

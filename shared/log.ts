@@ -4,6 +4,7 @@
  * redacted from the finished line, whatever field it hid in.
  */
 import type { MiddlewareObj, Request } from '@middy/core';
+import { secretValues } from './credentials.js';
 import { CamsError, ConfigError, HttpError } from './errors.js';
 import type { FlowPreviewContext, Reply } from './fc-event.js';
 import { isRecord } from './fc-event.js';
@@ -47,10 +48,7 @@ function write(request: LogRequest): void {
     latencyMs: Math.round((performance.now() - trace.startedAt) * 10) / 10,
     error: request.error ? describeError(request.error) : undefined,
   };
-  const env = request.context.config?.envCredentials;
-  const secrets = [...trace.secrets, env?.accessKeyId, env?.accessKeySecret, env?.securityToken].filter(
-    (value): value is string => typeof value === 'string' && value.length >= 4,
-  );
+  const secrets = [...trace.secrets, ...secretValues(request.context.config?.envCredentials)];
   logSink.write(`${redact(JSON.stringify(record), secrets)}\n`);
 }
 

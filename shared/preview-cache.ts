@@ -5,12 +5,10 @@
  * concurrent requests for one key share one call, success or failure.
  */
 
-export interface CachedPreview {
-  readonly flowId: string;
-  readonly previewUrl: string;
-  readonly previewUrlExpires: number;
-  readonly requestId: string;
-}
+import type { CamsPreview } from './cams-client.js';
+
+/** What is kept: the CAMS answer as the client returned it. */
+export type CachedPreview = CamsPreview;
 
 export interface PreviewCache {
   get(key: string): Promise<CachedPreview | undefined>;

@@ -90,6 +90,12 @@ export const SAMPLE_ERROR_FLOWS: Readonly<Record<string, DocumentedErrorCode>> =
   'throttled-flow': 'System.LimitControl',
 };
 
+/** The sample flows, as `npm start` and `npm run simulator` print them. */
+export function describeSampleFlows(): string[] {
+  const errors = Object.entries(SAMPLE_ERROR_FLOWS).map(([flow, code]) => `${flow} (${code})`);
+  return [`Sample flows: ${SAMPLE_FLOWS.join(', ')}`, `Error flows: ${errors.join(', ')}`];
+}
+
 const ERROR_MESSAGES: Record<string, string> = {
   'Product.Unsubscript': 'You have not subscribed to this product.',
   'Ram.PermissionDeny': 'You are not authorized to perform this operation.',

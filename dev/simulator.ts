@@ -2,7 +2,7 @@
  * `npm run simulator`: the CAMS simulator on its own, for pointing any client at it.
  * PORT (default 9100) picks the port; the printed key pair is the one it accepts.
  */
-import { SAMPLE_ERROR_FLOWS, SAMPLE_FLOWS, startCamsSimulator } from './cams-simulator.js';
+import { describeSampleFlows, startCamsSimulator } from './cams-simulator.js';
 import { LOCAL_SIMULATOR_CREDENTIAL } from './simulator-credential.js';
 
 async function main(): Promise<void> {
@@ -15,10 +15,7 @@ async function main(): Promise<void> {
       `CAMS simulator listening on ${simulator.url}`,
       `Set CAMS_ENDPOINT=${simulator.url}`,
       `Accepted key: ALIBABA_CLOUD_ACCESS_KEY_ID=${LOCAL_SIMULATOR_CREDENTIAL.accessKeyId} ALIBABA_CLOUD_ACCESS_KEY_SECRET=${LOCAL_SIMULATOR_CREDENTIAL.accessKeySecret} ALIBABA_CLOUD_SECURITY_TOKEN=${LOCAL_SIMULATOR_CREDENTIAL.securityToken}`,
-      `Flows: ${SAMPLE_FLOWS.join(', ')}`,
-      `Error flows: ${Object.entries(SAMPLE_ERROR_FLOWS)
-        .map(([flow, code]) => `${flow} (${code})`)
-        .join(', ')}`,
+      ...describeSampleFlows(),
       '',
     ].join('\n'),
   );

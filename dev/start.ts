@@ -10,7 +10,7 @@ import { loadConfig } from '../shared/config.js';
 import type { FcCredentials } from '../shared/fc-event.js';
 import {
   type CamsSimulator,
-  SAMPLE_ERROR_FLOWS,
+  describeSampleFlows,
   SAMPLE_FLOWS,
   startCamsSimulator,
 } from './cams-simulator.js';
@@ -43,14 +43,7 @@ async function main(): Promise<void> {
     [
       `Flow Preview listening on ${server.url}`,
       camsLine,
-      ...(simulator
-        ? [
-            `Sample flows: ${SAMPLE_FLOWS.join(', ')}`,
-            `Error flows: ${Object.entries(SAMPLE_ERROR_FLOWS)
-              .map(([flow, code]) => `${flow} (${code})`)
-              .join(', ')}`,
-          ]
-        : []),
+      ...(simulator ? describeSampleFlows() : []),
       `Try: curl -s ${server.url}/flows/${sample}/preview-url`,
       `Example web page: ${server.url}/`,
       'Ctrl-C to stop.',

@@ -137,7 +137,8 @@ interface Host {
   stop(): void;
 }
 
-async function startHost(cams: CamsSimulator, dir: string, nodeFlags: string[] = []): Promise<Host> {
+/** Bundles scripts/bench-host.ts for plain node (once per run); returns the file. */
+async function buildHost(dir: string): Promise<string> {
   const outfile = join(dir, 'bench-host.js');
   await build({
     entryPoints: ['scripts/bench-host.ts'],
@@ -147,7 +148,11 @@ async function startHost(cams: CamsSimulator, dir: string, nodeFlags: string[] =
     format: 'cjs',
     logLevel: 'error',
   });
-  const child = spawn(process.execPath, [...nodeFlags, outfile], {
+  return outfile;
+}
+
+async function startHost(cams: CamsSimulator, hostFile: string, nodeFlags: string[] = []): Promise<Host> {
+  const child = spawn(process.execPath, [...nodeFlags, hostFile], {
     env: {
       ...process.env,
       CAMS_ENDPOINT: cams.url,
@@ -206,10 +211,9 @@ const BURST_FLOWS = [
 ];
 
 /** The three bursts through one handler process; returns that process's peak RSS (MB). */
-async function runBursts(nodeFlags: string[], report: boolean): Promise<number> {
+async function runBursts(hostFile: string, nodeFlags: string[], report: boolean): Promise<number> {
   const cams = await startCamsSimulator({ credentials: [KEY], flows: BURST_FLOWS });
-  const dir = mkdtempSync(join(tmpdir(), 'flow-preview-bench-'));
-  const host = await startHost(cams, dir, nodeFlags);
+  const host = await startHost(cams, hostFile, nodeFlags);
   try {
     const one = await burst(
       host.url,
@@ -248,15 +252,13 @@ async function runBursts(nodeFlags: string[], report: boolean): Promise<number> 
   } finally {
     host.stop();
     await cams.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** FC's model: one request at a time per instance. 1,000 requests, each calling CAMS (no rate limit here). */
-async function sequentialRss(nodeFlags: string[]): Promise<number> {
+async function sequentialRss(hostFile: string, nodeFlags: string[]): Promise<number> {
   const cams = await startCamsSimulator({ credentials: [KEY], rateLimitPerSecond: 0 });
-  const dir = mkdtempSync(join(tmpdir(), 'flow-preview-bench-'));
-  const host = await startHost(cams, dir, nodeFlags);
+  const host = await startHost(cams, hostFile, nodeFlags);
   try {
     for (let i = 0; i < 1000; i += 1) {
       const response = await fetch(`${host.url}/flows/welcome-flow/preview-url`, {
@@ -268,31 +270,36 @@ async function sequentialRss(nodeFlags: string[]): Promise<number> {
   } finally {
     host.stop();
     await cams.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 async function bursts(): Promise<void> {
   process.stderr.write('bursts…\n');
-  const rss = await runBursts([], true);
-  row(
-    'peak RSS under the bursts (local server + dist, one process), default V8 flags',
-    `${rss.toFixed(1)} MB`,
-    '≤ 80 MB',
-  );
-  const capped = await runBursts(SEMI_SPACE, false);
-  row(
-    '… the same bursts with s.yaml’s NODE_OPTIONS (--max-semi-space-size=2)',
-    `${capped.toFixed(1)} MB`,
-    '≤ 80 MB',
-  );
-  const sequential = await sequentialRss([]);
-  row(
-    'peak RSS, 1,000 requests one at a time (FC’s model), each calling CAMS, default flags',
-    `${sequential.toFixed(1)} MB`,
-  );
-  const sequentialCapped = await sequentialRss(SEMI_SPACE);
-  row('… the same with s.yaml’s NODE_OPTIONS', `${sequentialCapped.toFixed(1)} MB`, '≤ 80 MB');
+  const dir = mkdtempSync(join(tmpdir(), 'flow-preview-bench-'));
+  try {
+    const hostFile = await buildHost(dir);
+    const rss = await runBursts(hostFile, [], true);
+    row(
+      'peak RSS under the bursts (local server + dist, one process), default V8 flags',
+      `${rss.toFixed(1)} MB`,
+      '≤ 80 MB',
+    );
+    const capped = await runBursts(hostFile, SEMI_SPACE, false);
+    row(
+      '… the same bursts with s.yaml’s NODE_OPTIONS (--max-semi-space-size=2)',
+      `${capped.toFixed(1)} MB`,
+      '≤ 80 MB',
+    );
+    const sequential = await sequentialRss(hostFile, []);
+    row(
+      'peak RSS, 1,000 requests one at a time (FC’s model), each calling CAMS, default flags',
+      `${sequential.toFixed(1)} MB`,
+    );
+    const sequentialCapped = await sequentialRss(hostFile, SEMI_SPACE);
+    row('… the same with s.yaml’s NODE_OPTIONS', `${sequentialCapped.toFixed(1)} MB`, '≤ 80 MB');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {

@@ -5,8 +5,8 @@
  */
 import { OpenApiRequest } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
+import { openApiClient, rpcParams } from '../shared/cams/openapi.js';
 import { type Endpoint, parseEndpoint } from '../shared/config.js';
-import { openApiClient, rpcParams } from '../shared/openapi.js';
 import permissionPolicy from './ram-permission-policy.json';
 import trustPolicy from './ram-trust-policy.json';
 

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FcContext, FcCredentials } from '../shared/fc-event.js';
+import type { FcContext, FcCredentials } from '../shared/fc/event.js';
 import { LoopbackServer, receive } from './http-kit.js';
 import { verify } from './v3-signature.js';
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { FcContext, FcCredentials } from '../shared/fc-event.js';
+import type { FcContext, FcCredentials } from '../shared/fc/event.js';
 import { close, listen, receive } from './http-kit.js';
 
 export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;

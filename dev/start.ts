@@ -7,7 +7,7 @@
  */
 import { handler } from '../functions/get-flow-preview-url/index.js';
 import { loadConfig } from '../shared/config.js';
-import type { FcCredentials } from '../shared/fc-event.js';
+import type { FcCredentials } from '../shared/fc/event.js';
 import {
   type CamsSimulator,
   describeSampleFlows,

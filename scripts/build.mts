@@ -20,7 +20,7 @@ await build({
   keepNames: true,
   legalComments: 'external',
   // openapi-client reads XML only for XML error bodies; a small reader of that shape replaces xml2js & co.
-  alias: { '@alicloud/tea-xml': './shared/tea-xml-lite.ts' },
+  alias: { '@alicloud/tea-xml': './shared/cams/tea-xml-lite.ts' },
   logLevel: 'warning',
 });
 const { size } = await stat(outfile);

@@ -1,8 +1,6 @@
 /**
  * Every setting of the function, read and validated in one place. Nothing else reads `process.env`.
  */
-import type { MiddlewareObj } from '@middy/core';
-import type { Context as LambdaContext } from 'aws-lambda';
 import { ConfigError } from './errors.js';
 
 export interface Endpoint {
@@ -126,13 +124,4 @@ function readEnvCredentials(env: Env): Credentials | undefined {
   if (!accessKeyId || !accessKeySecret) return undefined;
   const securityToken = env['ALIBABA_CLOUD_SECURITY_TOKEN'];
   return securityToken ? { accessKeyId, accessKeySecret, securityToken } : { accessKeyId, accessKeySecret };
-}
-
-/** Loads the configuration for each invocation (cheap) so a changed environment is never served stale. */
-export function withConfig(): MiddlewareObj<unknown, unknown, Error, { config?: Config } & LambdaContext> {
-  return {
-    before: (request) => {
-      request.context.config = loadConfig();
-    },
-  };
 }

@@ -1,6 +1,6 @@
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeInvocation } from '../shared/fc-event.js';
+import { decodeInvocation } from '../shared/fc/event.js';
 import { httpEvent } from './fixtures/fc.js';
 
 describe('decodeInvocation', () => {

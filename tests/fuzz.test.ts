@@ -9,8 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
-import { decodeInvocation, isRecord } from '../shared/fc-event.js';
-import { logSink } from '../shared/log.js';
+import { decodeInvocation } from '../shared/fc/event.js';
+import { logSink } from '../shared/fc/log.js';
+import { isRecord } from '../shared/is-record.js';
 import { setEnv } from './fixtures/fc.js';
 
 const ROLE = {

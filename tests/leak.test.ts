@@ -7,7 +7,7 @@ import { ok, strictEqual } from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type CamsSimulator, type ScriptedStep, startCamsSimulator } from '../dev/cams-simulator.js';
 import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
-import type { FcContext } from '../shared/fc-event.js';
+import type { FcContext } from '../shared/fc/event.js';
 import { captureLogs, directEvent, httpEvent, setEnv } from './fixtures/fc.js';
 
 const ROLE = {

@@ -2,7 +2,8 @@
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { handler } from '../functions/get-flow-preview-url/index.js';
-import { MemoryPreviewCache, SingleFlight } from '../shared/preview-cache.js';
+import { SingleFlight } from '../shared/preview/single-flight.js';
+import { MemoryPreviewCache } from '../shared/store/memory.js';
 import { useCamsSimulator } from './fixtures/cams.js';
 import { asHttp, directEvent, fcContext, httpEvent } from './fixtures/fc.js';
 

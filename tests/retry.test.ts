@@ -2,7 +2,13 @@
 import { deepStrictEqual, rejects, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CamsError, type CamsFailure } from '../shared/errors.js';
-import { backoff, type Clock, callWithRetries, DEFAULT_RETRY_POLICY, retryReason } from '../shared/retry.js';
+import {
+  backoff,
+  type Clock,
+  callWithRetries,
+  DEFAULT_RETRY_POLICY,
+  retryReason,
+} from '../shared/preview/retry.js';
 
 function fakeClock(start = 1_000_000, random = 0.5): Clock & { slept: number[] } {
   let now = start;

@@ -6,9 +6,8 @@
  * InvokeFunction payload (`{"flowId": "...", "custSpaceId": "..."}`). This file only composes; see shared/.
  */
 import middy from '@middy/core';
-import { createCamsClient } from '../../shared/cams-client.js';
-import { withConfig } from '../../shared/config.js';
-import { resolveCredentials } from '../../shared/credentials.js';
+import { createCamsClient } from '../../shared/cams/client.js';
+import { resolveCredentials } from '../../shared/fc/credentials.js';
 import {
   type FcContext,
   type FcResult,
@@ -16,13 +15,16 @@ import {
   fcAdapter,
   type Invocation,
   type Reply,
-} from '../../shared/fc-event.js';
-import { getFlowPreview } from '../../shared/flow-preview.js';
-import { httpHeaders } from '../../shared/http-headers.js';
-import { jsonErrors } from '../../shared/json-errors.js';
-import { invocationLog } from '../../shared/log.js';
-import { type CachedPreview, MemoryPreviewCache, SingleFlight } from '../../shared/preview-cache.js';
-import { parseRequest } from '../../shared/request.js';
+} from '../../shared/fc/event.js';
+import { httpHeaders } from '../../shared/fc/http-headers.js';
+import { jsonErrors } from '../../shared/fc/json-errors.js';
+import { invocationLog } from '../../shared/fc/log.js';
+import { parseRequest } from '../../shared/fc/request.js';
+import { withConfig } from '../../shared/fc/with-config.js';
+import { getFlowPreview } from '../../shared/preview/get-flow-preview.js';
+import type { CachedPreview } from '../../shared/preview/ports.js';
+import { SingleFlight } from '../../shared/preview/single-flight.js';
+import { MemoryPreviewCache } from '../../shared/store/memory.js';
 
 /** Links kept across warm invocations of this instance, and the CAMS calls in flight. No credentials inside. */
 export const previewCache = new MemoryPreviewCache({ maxEntries: 1000 });

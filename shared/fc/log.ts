@@ -4,10 +4,10 @@
  * redacted from the finished line, whatever field it hid in.
  */
 import type { MiddlewareObj, Request } from '@middy/core';
-import { secretValues } from './credentials.js';
-import { CamsError, ConfigError, HttpError } from './errors.js';
-import type { FlowPreviewContext, Reply } from './fc-event.js';
-import { isRecord } from './fc-event.js';
+import { CamsError, ConfigError, HttpError } from '../errors.js';
+import { isRecord } from '../is-record.js';
+import { redact, secretValues } from '../secrets.js';
+import type { FlowPreviewContext, Reply } from './event.js';
 
 /** Where log lines go; tests swap `write` to capture them. */
 export const logSink = {
@@ -71,14 +71,4 @@ function describeError(error: unknown): ErrorRecord {
   const root = error instanceof HttpError ? error.cause : error;
   if (root instanceof Error) return { name: root.name, message: root.message, stack: root.stack ?? '' };
   return { name: typeof root, message: String(root) };
-}
-
-export function redact(line: string, secrets: readonly string[]): string {
-  let out = line;
-  for (const secret of secrets) {
-    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
-      out = out.split(form).join('[REDACTED]');
-    }
-  }
-  return out;
 }

@@ -3,7 +3,7 @@
  * 502, 503, 504) and a refused or reset connection (a pooled socket can be stale after FC thaws an instance).
  * Backoff is exponential with full jitter, or CAMS's own `TimeLeft` hint when it gives one.
  */
-import { CamsError, type CamsFailure, isThrottlingCode } from './errors.js';
+import { CamsError, type CamsFailure, isThrottlingCode } from '../errors.js';
 
 export interface RetryPolicy {
   readonly maxAttempts: number;

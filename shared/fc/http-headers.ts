@@ -3,8 +3,8 @@
  * `CORS_ALLOWED_ORIGINS`. Runs on success and on error, so error replies carry them too. FC adds no CORS.
  */
 import type { MiddlewareObj, Request } from '@middy/core';
-import { ALLOWED_METHODS } from './errors.js';
-import type { FlowPreviewContext, HttpInvocation, Reply } from './fc-event.js';
+import { ALLOWED_METHODS } from '../errors.js';
+import type { FlowPreviewContext, HttpInvocation, Reply } from './event.js';
 
 /** Request headers a browser may send: `Authorization` for JWT triggers, `Cache-Control` to ask for a fresh link. */
 export const CORS_ALLOWED_HEADERS = 'Authorization, Cache-Control, Content-Type';

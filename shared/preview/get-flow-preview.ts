@@ -3,15 +3,10 @@
  * valid; otherwise one CAMS call (shared by concurrent requests for the same key) runs with bounded retries
  * under the invocation's deadline. Plain async code; its dependencies arrive as arguments.
  */
-import type { CamsClient } from './cams-client.js';
-import {
-  type CachedPreview,
-  type PreviewCache,
-  previewCacheKey,
-  type SingleFlight,
-} from './preview-cache.js';
-import type { FlowPreviewRequest } from './request.js';
+import type { CamsClient, FlowPreviewRequest } from './ports.js';
+import { type CachedPreview, type PreviewCache, previewCacheKey } from './ports.js';
 import { type Clock, callWithRetries, type RetryPolicy, type RetryRecord, systemClock } from './retry.js';
+import type { SingleFlight } from './single-flight.js';
 
 /** The 200 body, and the object a direct invocation returns. */
 export interface FlowPreview {

@@ -3,8 +3,8 @@
  * errors get a generic one, and their details reach only the log (see log.ts).
  */
 import type { MiddlewareObj } from '@middy/core';
-import { toHttpError } from './errors.js';
-import type { FlowPreviewContext, Reply } from './fc-event.js';
+import { toHttpError } from '../errors.js';
+import type { FlowPreviewContext, Reply } from './event.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; status: number; requestId?: string };

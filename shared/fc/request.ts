@@ -2,14 +2,10 @@
  * Route matching and input validation: an `Invocation` becomes a typed `FlowPreviewRequest`, a CORS preflight,
  * or a 400/404/405 error. Nothing invalid gets past this file, so CAMS is never called for it.
  */
-import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from './errors.js';
-import type { DirectInvocation, HttpInvocation, Invocation } from './fc-event.js';
-import { isRecord } from './fc-event.js';
-
-export interface FlowPreviewRequest {
-  readonly flowId: string;
-  readonly custSpaceId?: string;
-}
+import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from '../errors.js';
+import { isRecord } from '../is-record.js';
+import type { FlowPreviewRequest } from '../preview/ports.js';
+import type { DirectInvocation, HttpInvocation, Invocation } from './event.js';
 
 export type ParsedRequest =
   /** `refresh`: the caller asks for a fresh link (`Cache-Control: no-cache`, or `"refresh": true`). */

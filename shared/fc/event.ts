@@ -9,10 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context as LambdaContext } from 'aws-lambda';
-import type { Config } from './config.js';
-import { secretValues } from './credentials.js';
-import type { CacheOutcome } from './flow-preview.js';
-import type { RetryRecord } from './retry.js';
+import type { Config } from '../config.js';
+import { isRecord } from '../is-record.js';
+import type { CacheOutcome } from '../preview/get-flow-preview.js';
+import type { RetryRecord } from '../preview/retry.js';
+import { secretValues } from '../secrets.js';
 
 export interface FcCredentials {
   readonly accessKeyId?: string;
@@ -179,10 +180,6 @@ function stringMap(value: unknown): Map<string, string | undefined> {
     map.set(name, typeof entry === 'string' ? entry : undefined);
   }
   return map;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const LAST_RESORT: Reply = {

@@ -2,9 +2,9 @@
  * Which credentials call CAMS: this invocation's role keys from FC's context (they rotate, so they are read on
  * every invocation), else the `ALIBABA_CLOUD_*` keys from the environment for local runs.
  */
-import type { Config, Credentials } from './config.js';
-import { CredentialsMissingError } from './errors.js';
-import type { FcContext, FcCredentials } from './fc-event.js';
+import type { Config, Credentials } from '../config.js';
+import { CredentialsMissingError } from '../errors.js';
+import type { FcContext } from './event.js';
 
 export function resolveCredentials(context: FcContext, config: Config): Credentials {
   const fromContext = context.credentials;
@@ -17,12 +17,4 @@ export function resolveCredentials(context: FcContext, config: Config): Credenti
   }
   if (config.envCredentials) return config.envCredentials;
   throw new CredentialsMissingError();
-}
-
-/** The values of a credential set worth redacting from a log line (very short strings would redact too much). */
-export function secretValues(credentials: FcCredentials | Credentials | undefined): string[] {
-  const { accessKeyId, accessKeySecret, securityToken } = credentials ?? {};
-  return [accessKeyId, accessKeySecret, securityToken].filter(
-    (value): value is string => typeof value === 'string' && value.length >= 4,
-  );
 }

@@ -8,29 +8,11 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type OpenApiClient from '@alicloud/openapi-client';
 import { OpenApiRequest } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
-import type { Credentials, Endpoint } from './config.js';
-import { CamsError, type DeniedSummary } from './errors.js';
-import { isRecord } from './fc-event.js';
+import type { Credentials, Endpoint } from '../config.js';
+import { CamsError, type DeniedSummary } from '../errors.js';
+import { isRecord } from '../is-record.js';
+import type { CamsCallOptions, CamsClient, CamsPreview, FlowPreviewRequest } from '../preview/ports.js';
 import { openApiClient, rpcParams } from './openapi.js';
-import type { FlowPreviewRequest } from './request.js';
-
-export interface CamsPreview {
-  readonly flowId: string;
-  readonly previewUrl: string;
-  /** Epoch milliseconds, as CAMS gives it. */
-  readonly previewUrlExpires: number;
-  readonly requestId: string;
-}
-
-export interface CamsCallOptions {
-  /** Upper bound for this call, in ms; past it the call fails with a `timeout` CamsError. */
-  readonly timeoutMs: number;
-}
-
-/** The one method the core needs. */
-export interface CamsClient {
-  getFlowPreviewUrl(request: FlowPreviewRequest, options: CamsCallOptions): Promise<CamsPreview>;
-}
 
 const PARAMS = rpcParams('GetFlowPreviewUrl', '2020-06-06');
 

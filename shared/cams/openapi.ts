@@ -4,7 +4,7 @@
  * errors quote. `new Client()` costs microseconds, so a client is made per invocation with that invocation's keys.
  */
 import OpenApiClient, { Config as OpenApiConfig, Params } from '@alicloud/openapi-client';
-import type { Credentials, Endpoint } from './config.js';
+import type { Credentials, Endpoint } from '../config.js';
 
 export function openApiClient(
   endpoint: Endpoint,

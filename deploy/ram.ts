@@ -113,6 +113,8 @@ export interface RamState {
           readonly isDefault: boolean;
           readonly createDate: string;
         }>;
+        /** Roles, users and groups it is attached to (ours included), from GetPolicy's AttachmentCount. */
+        readonly attachmentCount: number;
       }
     | undefined;
   readonly attached: boolean;
@@ -170,6 +172,7 @@ export async function inspect(api: RamApi, target: RamTarget): Promise<RamState>
           ),
           defaultDocument: parseDocument(dig(policy, 'DefaultPolicyVersion', 'PolicyDocument')),
           versions,
+          attachmentCount: Number(dig(policy, 'Policy', 'AttachmentCount') ?? 0),
         }
       : undefined,
     attached: attached.some(ours),
@@ -271,7 +274,7 @@ export function planRemove(state: RamState, target: RamTarget, drift: DriftPolic
       why: 'the policy is attached to the role',
     });
   }
-  if (state.policy) {
+  if (state.policy && !usedElsewhere(state)) {
     for (const version of state.policy.versions.filter((v) => !v.isDefault)) {
       steps.push({
         action: 'DeletePolicyVersion',
@@ -356,7 +359,15 @@ export function describeState(state: RamState, target: RamTarget): string[] {
     ...(state.otherPolicies.length > 0
       ? [`  DRIFT: other policies on the role, so it can do more than documented: ${describeOthers(state)}`]
       : []),
+    ...(usedElsewhere(state)
+      ? [`  policy ${target.policyName} is also attached elsewhere: a remove leaves it in place`]
+      : []),
   ];
+}
+
+/** A policy another role still uses (another deployment sharing the name) stays on remove; only our attachment goes. */
+function usedElsewhere(state: RamState): boolean {
+  return state.policy !== undefined && state.policy.attachmentCount > (state.attached ? 1 : 0);
 }
 
 export function describeOthers(state: RamState): string {

@@ -217,6 +217,21 @@ describe('RAM remove', () => {
     ok(lines.includes('nothing to remove'));
   });
 
+  it('leaves a policy another role still uses, removing only this role and its attachment', async () => {
+    await ensure();
+    ram.seedRole('other-deployment', JSON.stringify(TRUST_POLICY));
+    ram.attachments.add(`other-deployment\u0000Custom:${DEFAULT_POLICY_NAME}`);
+    ram.calls.length = 0;
+    await remove();
+    deepStrictEqual(writes(), ['DetachPolicyFromRole', 'DeleteRole']);
+    ok(ram.policies.has(DEFAULT_POLICY_NAME));
+    ok(
+      lines.includes(
+        `  policy ${DEFAULT_POLICY_NAME} is also attached elsewhere: a remove leaves it in place`,
+      ),
+    );
+  });
+
   it('removes nothing while policies it did not attach are on the role, and says how to proceed', async () => {
     await ensure();
     ram.attachments.add(`${DEFAULT_ROLE_NAME}\u0000System:AliyunLogFullAccess`);

@@ -223,7 +223,7 @@ export class RamSimulator extends LoopbackServer {
           description: p['Description'] ?? '',
           createDate: this.#now(),
         });
-        if (this.roleReadLag > 0) this.#hiddenReads.set(name, this.roleReadLag);
+        this.#hiddenReads.set(name, this.roleReadLag);
         return { Role: roleView(role(name)) };
       }
       case 'UpdateRole': {

@@ -202,6 +202,89 @@ describe('RAM ensure', () => {
   });
 });
 
+describe('RAM least privilege', () => {
+  const ADMIN = `${DEFAULT_ROLE_NAME}\u0000System:AdministratorAccess`;
+
+  it('reports any other policy on the role as drift, and never calls that "as documented"', async () => {
+    await ensure();
+    ram.attachments.add(ADMIN);
+    ram.calls.length = 0;
+    lines = [];
+    strictEqual(await ensure(), 0);
+    deepStrictEqual(writes(), []);
+    ok(
+      lines.includes(
+        '  DRIFT: other policies on the role, so it can do more than documented: System:AdministratorAccess',
+      ),
+    );
+    strictEqual(
+      lines.at(-1),
+      'role and policy match the documents, but the role can do more: DRIFT: System:AdministratorAccess stays attached ' +
+        '(--on-drift detach takes it off, --on-drift fail stops on it)',
+    );
+    ok(
+      !lines.some(
+        (line) => line.includes('as documented') && !line.includes('DRIFT') && !line.startsWith('  '),
+      ),
+    );
+  });
+
+  it('with --on-drift fail (or FLOW_PREVIEW_RAM_ON_DRIFT=fail), stops before any write', async () => {
+    ram.seedRole(DEFAULT_ROLE_NAME, JSON.stringify(TRUST_POLICY));
+    ram.attachments.add(ADMIN);
+    await rejects(
+      cli('ensure', '--on-drift', 'fail'),
+      /can do more than documented: System:AdministratorAccess is attached \(--on-drift fail\); nothing changed/,
+    );
+    deepStrictEqual(writes(), []);
+    strictEqual(parseArgs(['ensure'], { FLOW_PREVIEW_RAM_ON_DRIFT: 'fail' }).onDrift, 'fail');
+  });
+
+  it('with --on-drift detach, takes the other policies off and ends as documented', async () => {
+    await ensure();
+    ram.attachments.add(ADMIN);
+    ram.calls.length = 0;
+    lines = [];
+    await cli('ensure', '--on-drift', 'detach');
+    deepStrictEqual(
+      ram.writes.map((call) => [call.action, call.params['PolicyType'], call.params['PolicyName']]),
+      [['DetachPolicyFromRole', 'System', 'AdministratorAccess']],
+    );
+    ok(!ram.attachments.has(ADMIN));
+    strictEqual(lines.at(-1), 'ensured: role, policy and attachment are as documented');
+  });
+
+  it('grants log:PostLogStoreLogs on the one configured logstore, and adds it to an existing policy', async () => {
+    await ensure();
+    ram.calls.length = 0;
+    await cli('ensure', '--log-project', 'my-project', '--log-store', 'flow-preview');
+    deepStrictEqual(writes(), ['CreatePolicyVersion']);
+    const versions = ram.policies.get(DEFAULT_POLICY_NAME)?.versions ?? [];
+    deepStrictEqual(JSON.parse(versions.at(-1)?.document ?? 'null'), {
+      Version: '1',
+      Statement: [
+        { Effect: 'Allow', Action: ['cams:GetFlowPreviewUrl'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: ['log:PostLogStoreLogs'],
+          Resource: ['acs:log:ap-southeast-1:1234567890123456:project/my-project/logstore/flow-preview'],
+        },
+      ],
+    });
+  });
+
+  it('waits (bounded) for a new role to become readable, and fails clearly when it never does', async () => {
+    ram.roleReadLag = 2;
+    await ensure();
+    ok(lines.includes('  waiting for RAM to show the new role flow-preview-cams (read 2 of 10)'));
+    ram.roles.clear();
+    ram.policies.clear();
+    ram.attachments.clear();
+    ram.roleReadLag = 50;
+    await rejects(ensure(), /the new role flow-preview-cams is still not readable after 10 reads/);
+  });
+});
+
 describe('RAM remove', () => {
   it('detaches and deletes the policy (with its old versions) and the role, leaving nothing behind', async () => {
     ram.seedPolicy(DEFAULT_POLICY_NAME, [OLD_DOCUMENT]);

@@ -241,6 +241,14 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
     );
   });
 
+  it('refuses props fc3’s schema rejects before any action runs (validation: true)', async () => {
+    const before = { records: records().length, ram: ram.calls.length };
+    const result = await s('deploy, invalid props', ['deploy', '-y'], { FLOW_PREVIEW_MEMORY_MB: '100' });
+    strictEqual(result.code, 100, output(result));
+    match(output(result), /memorySize/);
+    deepStrictEqual([records().length, ram.calls.length], [before.records, before.ram]);
+  });
+
   it('stops before the component when the RAM step fails, and says why', async () => {
     const before = records().length;
     ram.deny.add('CreatePolicy');

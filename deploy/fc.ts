@@ -7,9 +7,12 @@ import { RuntimeOptions } from '@alicloud/tea-util';
 import { openApiClient } from '../shared/cams/openapi.js';
 import { type Credentials, type Endpoint, parseEndpoint } from '../shared/config.js';
 
-/** `FC_ENDPOINT`: the same forms as RAM_ENDPOINT; FC's account endpoint `<account>.<region>.fc.aliyuncs.com` by default. */
-export function fcEndpoint(raw: string | undefined, accountId: string, region: string): Endpoint {
-  return parseEndpoint('FC_ENDPOINT', raw, `${accountId}.${region}.fc.aliyuncs.com`);
+/**
+ * The FC endpoint fc3 itself uses (devsapp/fc3 src/resources/fc/impl/client.ts): `fcv3.<region>.aliyuncs.com`, or
+ * `FC_CLIENT_CUSTOM_ENDPOINT` when set, the variable fc3 reads, so one setting points both at the same FC.
+ */
+export function fcEndpoint(raw: string | undefined, region: string): Endpoint {
+  return parseEndpoint('FC_CLIENT_CUSTOM_ENDPOINT', raw, `fcv3.${region}.aliyuncs.com`);
 }
 
 export type FunctionPresence = 'exists' | 'not-found';

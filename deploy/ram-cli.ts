@@ -258,19 +258,12 @@ async function main(): Promise<void> {
     {
       ram: createRamApi(endpoint, credentials),
       accountId: credentials.accountId,
-      functionPresence: () => {
-        const raw = process.env['FC_ENDPOINT'];
-        if (!raw && !credentials.accountId) {
-          throw new Error(
-            `cannot ask FC whether ${options.functionName} is gone: the credentials carry no AccountID; nothing removed`,
-          );
-        }
-        return functionPresence(
-          fcEndpoint(raw, credentials.accountId ?? '', options.region),
+      functionPresence: () =>
+        functionPresence(
+          fcEndpoint(process.env['FC_CLIENT_CUSTOM_ENDPOINT'], options.region),
           credentials,
           options.functionName,
-        );
-      },
+        ),
     },
     (line) => process.stdout.write(`${line}\n`),
   );

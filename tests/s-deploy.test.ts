@@ -72,7 +72,7 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
     if (lines.length > 0) writeFileSync(envFile, `${lines.join('\n')}\n`);
     const env = sEnv(home, {
       RAM_ENDPOINT: ram.url,
-      FC_ENDPOINT: fc.url,
+      FC_CLIENT_CUSTOM_ENDPOINT: fc.url,
       FC3_STAND_IN_RECORD: recordFile,
       ...extra,
     });

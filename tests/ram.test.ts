@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { decryptAccessValue, deployerCredentials } from '../deploy/access.js';
 import type { FunctionPresence } from '../deploy/fc.js';
@@ -62,6 +62,14 @@ beforeEach(() => {
   presence = 'not-found';
   lines = [];
 });
+
+/** A HOME whose ~/.s/access.yaml holds the `testalias` alias, as `s config add` writes it (s-access.yaml). */
+function aliasHome(): string {
+  const home = mkdtempSync(join(tmpdir(), 'flow-preview-s-home-'));
+  mkdirSync(join(home, '.s'));
+  cpSync('tests/fixtures/s-access.yaml', join(home, '.s', 'access.yaml'));
+  return home;
+}
 
 describe('RAM ensure', () => {
   it('creates the role, the policy and the attachment on the first run', async () => {
@@ -377,12 +385,10 @@ describe('RAM CLI', () => {
     );
   };
   let home: string;
-  beforeEach(() => {
-    home = mkdtempSync(join(tmpdir(), 'flow-preview-s-home-'));
-    mkdirSync(join(home, '.s'));
-    cpSync('tests/fixtures/s-access.yaml', join(home, '.s', 'access.yaml'));
+  before(() => {
+    home = aliasHome();
   });
-  afterEach(() => rmSync(home, { recursive: true, force: true }));
+  after(() => rmSync(home, { recursive: true, force: true }));
 
   it('ensures with the AccessKeyID/AccessKeySecret/AccountID trio, as s does, ignoring ALIBABA_CLOUD_* keys', async () => {
     const result = await cli(['ensure'], {
@@ -447,9 +453,7 @@ describe('deployer credentials (the order s 3.1.10 uses for fc3)', () => {
   const TRIO = { AccessKeyID: 'LTAI.trio', AccessKeySecret: 'trio-secret', AccountID: '42' };
   let home: string;
   before(() => {
-    home = mkdtempSync(join(tmpdir(), 'flow-preview-s-home-'));
-    mkdirSync(join(home, '.s'));
-    cpSync('tests/fixtures/s-access.yaml', join(home, '.s', 'access.yaml'));
+    home = aliasHome();
   });
   after(() => rmSync(home, { recursive: true, force: true }));
 

@@ -79,13 +79,15 @@ describe('s.yaml as the real s resolves it', () => {
   let anonymous: Spec;
   let jwt: Spec;
   let hostile: Spec;
+  let blank: Spec;
   let jwtMissing: Awaited<ReturnType<typeof runS>>;
+  const BLANK = Object.fromEntries(Object.keys(DEPLOY_ENV).map((key) => [key, '']));
 
   before(async () => {
     home = makeSHome();
     const env = (extra: Record<string, string> = {}) => sEnv(home, extra);
     // One `s preview` per scenario, all at once: each costs ~0.5 s of CPU.
-    [plain, custom, anonymous, jwt, hostile, jwtMissing] = await Promise.all([
+    [plain, custom, anonymous, jwt, hostile, blank, jwtMissing] = await Promise.all([
       sPreview(process.cwd(), env()),
       sPreview(process.cwd(), env(DEPLOY_ENV)),
       sPreview(process.cwd(), env({ FLOW_PREVIEW_AUTH_TYPE: 'anonymous' })),
@@ -97,6 +99,7 @@ describe('s.yaml as the real s resolves it', () => {
         }),
       ),
       sPreview(process.cwd(), env({ FLOW_PREVIEW_ROLE_NAME: HOSTILE })),
+      sPreview(process.cwd(), env(BLANK)),
       runS(['preview'], process.cwd(), env({ FLOW_PREVIEW_AUTH_TYPE: 'jwt' })),
     ]);
   });
@@ -191,6 +194,7 @@ describe('s.yaml as the real s resolves it', () => {
     for (const [spec, env] of [
       [plain, {}],
       [custom, DEPLOY_ENV],
+      [blank, BLANK], // s takes an empty variable as unset; so must the RAM step
     ] as const) {
       const parsed = parseArgs(await shellWords(action(spec, 'pre-deploy', 1)), env);
       const v = vars(spec);

@@ -1,62 +1,136 @@
 /**
- * The deployer's credentials for the RAM script: `ALIBABA_CLOUD_*` from the environment, else the Serverless Devs
- * access alias (`s config add`) from ~/.s/access.yaml. Never from a command line, where the process list and logs
- * would show them.
+ * The deployer's credentials for the RAM step: exactly the ones `s` hands fc3 for the same command line, so the role
+ * always lands in the account the function lands in. This follows, in order, what `inputs.getCredential()` does in
+ * @serverless-devs/s 3.1.10 (its bundled @serverless-devs/credential, `get(alias)`):
+ *   1. the env trio `AccessKeyID` / `AccessKeySecret` / `AccountID` (all three set: no alias is read at all);
+ *   2. in a CI environment, `serverless_devs_access_cicd_alias_name` replaces the alias;
+ *   3. the alias in `<root>/.s/access.yaml` (values AES-obfuscated with s's fixed passphrase), or an environment
+ *      variable named `<alias>` ending in `_serverless_devs_key` holding the alias as JSON;
+ *   4. otherwise "Not found access". The alias itself comes from `${this.access}` (s.yaml's `access:` or `-a NAME`).
+ * `ALIBABA_CLOUD_ACCESS_KEY_ID` is deliberately not read: neither `s` nor fc3 reads it.
  */
 import { createDecipheriv, createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 export interface DeployerCredentials {
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
   readonly securityToken?: string;
+  /** Needed for ARNs (the logstore grant) and FC's account endpoint; `s config add` stores it. */
+  readonly accountId?: string;
   /** Where they came from, for the run's report (never the values). */
   readonly source: string;
 }
 
+const TRIO = ['AccountID', 'AccessKeyID', 'AccessKeySecret'] as const;
+const CICD_ALIAS = 'serverless_devs_access_cicd_alias_name';
+const ENV_ALIAS_SUFFIX = '_serverless_devs_key';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: s's literal name for "the aliyun CLI's profile"
+const ALIYUN_CLI_ACCESS = '${aliyun-cli}';
+
 export async function deployerCredentials(
-  alias: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  alias: string | undefined,
+  env: Env = process.env,
   home = homedir(),
 ): Promise<DeployerCredentials> {
-  const id = env['ALIBABA_CLOUD_ACCESS_KEY_ID'];
-  const secret = env['ALIBABA_CLOUD_ACCESS_KEY_SECRET'];
-  if (id && secret) {
-    const token = env['ALIBABA_CLOUD_SECURITY_TOKEN'];
+  // s tests for the three names being present, not for values; an empty one would reach fc3 as empty.
+  if (TRIO.every((name) => name in env)) {
+    const missing = TRIO.filter((name) => !env[name]);
+    if (missing.length > 0) throw new Error(`No credentials: ${missing.join(', ')} is set but empty`);
     return {
-      accessKeyId: id,
-      accessKeySecret: secret,
-      ...(token ? { securityToken: token } : {}),
-      source: 'ALIBABA_CLOUD_* environment',
+      accessKeyId: env['AccessKeyID'] ?? '',
+      accessKeySecret: env['AccessKeySecret'] ?? '',
+      accountId: env['AccountID'] ?? '',
+      source: 'the AccessKeyID/AccessKeySecret/AccountID environment variables',
     };
   }
-  const path = join(home, '.s', 'access.yaml');
-  let aliases: unknown;
-  try {
-    aliases = parse(await readFile(path, 'utf8'));
-  } catch {
+  const name = isCiCd(env) && CICD_ALIAS in env ? env[CICD_ALIAS] : alias;
+  if (name === ALIYUN_CLI_ACCESS) {
     throw new Error(
-      `No credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET or run 's config add' (no ${path})`,
+      `No credentials: the access '${ALIYUN_CLI_ACCESS}' (the aliyun CLI's profile) is not supported here`,
     );
   }
-  const entry = (aliases as Record<string, Record<string, string> | undefined> | null)?.[alias];
-  const accessKeyId = entry?.['AccessKeyID'];
-  const accessKeySecret = entry?.['AccessKeySecret'];
+  const file = accessFile(env, home);
+  const aliases: Record<string, unknown> = { ...readAccessFile(file), ...envAliases(env) };
+  const chosen =
+    name ?? Object.keys(aliases).find((key) => record(aliases[key])['__default'] === 'true') ?? 'default';
+  const entry = aliases[chosen];
+  if (entry === undefined) {
+    throw new Error(`Not found access: ${chosen} (not in ${file}; run 's config add -a ${chosen}')`);
+  }
+  const values = Object.fromEntries(
+    Object.entries(record(entry)).map(([key, value]) => [key, decryptAccessValue(String(value))]),
+  );
+  const accessKeyId = values['AccessKeyID'];
+  const accessKeySecret = values['AccessKeySecret'];
   if (!accessKeyId || !accessKeySecret) {
-    throw new Error(
-      `No credentials: access alias '${alias}' is not in ${path} (run 's config add -a ${alias}')`,
-    );
+    throw new Error(`No credentials: access '${chosen}' has no AccessKeyID/AccessKeySecret (${file})`);
   }
-  const securityToken = entry['SecurityToken'];
   return {
-    accessKeyId: decryptAccessValue(accessKeyId),
-    accessKeySecret: decryptAccessValue(accessKeySecret),
-    ...(securityToken ? { securityToken: decryptAccessValue(securityToken) } : {}),
-    source: `s access alias '${alias}'`,
+    accessKeyId,
+    accessKeySecret,
+    ...(values['SecurityToken'] ? { securityToken: values['SecurityToken'] } : {}),
+    ...(values['AccountID'] ? { accountId: values['AccountID'] } : {}),
+    source: `s access '${chosen}'`,
   };
+}
+
+/** s's own test for "running in CI" (it changes which alias is used). */
+function isCiCd(env: Env): boolean {
+  if (env['BUILD_IMAGE_ENV'] === 'fc-backend') return true;
+  return Object.keys(env).some(
+    (key) =>
+      key === 'SERVERLESS_CD' ||
+      key === 'SERVERLESS_DEVS_CICD' ||
+      ['CLOUDSHELL', 'PIPELINE', 'GITHUB', 'GITLAB', 'JENKINS'].some((prefix) => key.startsWith(prefix)),
+  );
+}
+
+/** `<serverless_devs_config_home or HOME>/.s/access.yaml` (or `.yml`), honouring a `workspace` in s.json. */
+function accessFile(env: Env, home: string): string {
+  const base = env['serverless_devs_config_home'] || home;
+  let root = join(base, '.s');
+  try {
+    const workspace = (
+      JSON.parse(readFileSync(join(root, 'config', 's.json'), 'utf8')) as Record<string, unknown>
+    )['workspace'];
+    if (typeof workspace === 'string' && workspace) root = workspace.replace(/~/, base);
+  } catch {
+    if (Object.keys(env).some((key) => key.startsWith('PIPELINE'))) root = join(base, '.cache', '.s');
+  }
+  const yaml = join(root, 'access.yaml');
+  const yml = join(root, 'access.yml');
+  return existsSync(yaml) || !existsSync(yml) ? yaml : yml;
+}
+
+function readAccessFile(path: string): Record<string, unknown> {
+  try {
+    return record(parse(readFileSync(path, 'utf8')));
+  } catch {
+    return {};
+  }
+}
+
+function envAliases(env: Env): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.endsWith(ENV_ALIAS_SUFFIX) || value === undefined) continue;
+    try {
+      found[key] = JSON.parse(value);
+    } catch {
+      // s skips what does not parse, so does this
+    }
+  }
+  return found;
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }
 
 /** Serverless Devs' fixed passphrase for access.yaml: obfuscation, not protection (the file is the secret). */

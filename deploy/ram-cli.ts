@@ -1,34 +1,73 @@
 /**
- * `npm run ram:ensure` / `npm run ram:plan` / `npm run ram:remove`, and the `pre-deploy` action of s.yaml:
- *   tsx deploy/ram-cli.ts ensure|remove [--dry-run] [--role NAME] [--policy NAME] [--access ALIAS]
- * Prints what it found and what it did; exits non-zero with a clear message when anything fails.
+ * The RAM step. s.yaml runs it as the `pre-deploy` action (ensure) and the `success-remove` action (remove) with
+ * `-a ${this.access}`, so it signs with exactly the credentials `s` gives fc3 (deploy/access.ts); `npm run ram:plan`
+ * and `npm run ram:ensure` run it alone.
+ *   tsx deploy/ram-cli.ts ensure|remove [--dry-run] [-a ALIAS] [--role NAME] [--policy NAME] [--region R]
+ *     [--function NAME] [--log-project P --log-store S] [--on-drift report|fail|detach]
+ * Prints what it found and what it did; exits 1 with what was done and what was not when anything fails, 2 on bad
+ * usage. Nothing it prints carries a credential.
  */
-import { deployerCredentials } from './access.js';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { type DeployerCredentials, deployerCredentials } from './access.js';
+import { type FunctionPresence, fcEndpoint, functionPresence } from './fc.js';
 import {
   apply,
   createRamApi,
+  type DriftPolicy,
+  describeOthers,
   describeState,
   explain,
   inspect,
+  logStoreArn,
   planEnsure,
   planRemove,
   type RamApi,
   RamError,
   type RamTarget,
   ramEndpoint,
+  waitForRole,
 } from './ram.js';
 
-export const DEFAULT_ROLE_NAME = 'flow-preview-cams';
-export const DEFAULT_POLICY_NAME = 'FlowPreviewGetFlowPreviewUrl';
+/** The defaults s.yaml's vars use (tests/s-yaml.test.ts checks them against what the real `s` resolves). */
+export const DEFAULTS = {
+  access: 'default',
+  region: 'ap-southeast-1',
+  functionName: 'flow-preview',
+  roleName: 'flow-preview-cams',
+  policyName: 'FlowPreviewGetFlowPreviewUrl',
+} as const;
+export const DEFAULT_ROLE_NAME = DEFAULTS.roleName;
+export const DEFAULT_POLICY_NAME = DEFAULTS.policyName;
 
-interface Options {
-  command: 'ensure' | 'remove';
-  dryRun: boolean;
-  target: RamTarget;
-  access: string;
+export interface Options {
+  readonly command: 'ensure' | 'remove';
+  readonly dryRun: boolean;
+  readonly access: string;
+  readonly roleName: string;
+  readonly policyName: string;
+  readonly region: string;
+  readonly functionName: string;
+  readonly logProject: string;
+  readonly logStore: string;
+  readonly onDrift: DriftPolicy;
 }
 
-const USAGE = 'usage: ram-cli ensure|remove [--dry-run] [--role NAME] [--policy NAME] [--access ALIAS]';
+const USAGE =
+  'usage: ram-cli ensure|remove [--dry-run] [-a ALIAS] [--role NAME] [--policy NAME] [--region REGION] ' +
+  '[--function NAME] [--log-project P --log-store S] [--on-drift report|fail|detach]';
+
+const FLAGS: Record<string, keyof Options> = {
+  '-a': 'access',
+  '--access': 'access',
+  '--role': 'roleName',
+  '--policy': 'policyName',
+  '--region': 'region',
+  '--function': 'functionName',
+  '--log-project': 'logProject',
+  '--log-store': 'logStore',
+  '--on-drift': 'onDrift',
+};
 
 export function parseArgs(
   argv: readonly string[],
@@ -36,54 +75,146 @@ export function parseArgs(
 ): Options {
   const [command, ...rest] = argv;
   if (command !== 'ensure' && command !== 'remove') throw new UsageError(USAGE);
-  const options: Options = {
-    command,
-    dryRun: false,
-    target: {
-      roleName: env['FLOW_PREVIEW_ROLE_NAME'] || DEFAULT_ROLE_NAME,
-      policyName: env['FLOW_PREVIEW_POLICY_NAME'] || DEFAULT_POLICY_NAME,
-    },
-    access: env['FLOW_PREVIEW_ACCESS'] || 'default',
+  const values: Record<string, string> = {
+    access: DEFAULTS.access,
+    roleName: env['FLOW_PREVIEW_ROLE_NAME'] || DEFAULTS.roleName,
+    policyName: env['FLOW_PREVIEW_POLICY_NAME'] || DEFAULTS.policyName,
+    region: env['FLOW_PREVIEW_REGION'] || DEFAULTS.region,
+    functionName: env['FLOW_PREVIEW_FUNCTION_NAME'] || DEFAULTS.functionName,
+    logProject: env['FLOW_PREVIEW_LOG_PROJECT'] ?? '',
+    logStore: env['FLOW_PREVIEW_LOG_STORE'] ?? '',
+    onDrift: env['FLOW_PREVIEW_RAM_ON_DRIFT'] || 'report',
   };
+  let dryRun = false;
   for (let i = 0; i < rest.length; i += 1) {
-    const flag = rest[i];
-    const value = (): string => {
-      const next = rest[i + 1];
-      if (next === undefined || next.startsWith('--'))
-        throw new UsageError(`${flag} needs a value\n${USAGE}`);
-      i += 1;
-      return next;
-    };
-    if (flag === '--dry-run') options.dryRun = true;
-    else if (flag === '--role') options.target = { ...options.target, roleName: value() };
-    else if (flag === '--policy') options.target = { ...options.target, policyName: value() };
-    else if (flag === '--access') options.access = value();
-    else throw new UsageError(`unknown option ${flag}\n${USAGE}`);
+    const flag = rest[i] ?? '';
+    if (flag === '--dry-run') {
+      dryRun = true;
+      continue;
+    }
+    const key = FLAGS[flag];
+    if (key === undefined) throw new UsageError(`unknown option ${flag}\n${USAGE}`);
+    const next = rest[i + 1];
+    if (next === undefined || next.startsWith('-')) throw new UsageError(`${flag} needs a value\n${USAGE}`);
+    values[key] = next;
+    i += 1;
   }
-  if (!/^[A-Za-z0-9.-]{1,64}$/.test(options.target.roleName)) {
-    throw new UsageError(`role name must be 1–64 of letters, digits, '.', '-': '${options.target.roleName}'`);
+  const check = (ok: boolean, message: string) => {
+    if (!ok) throw new UsageError(message);
+  };
+  const v = (key: string) => values[key] ?? '';
+  check(v('access') !== '', 'the access alias (-a) must not be empty');
+  check(
+    /^[A-Za-z0-9.-]{1,64}$/.test(v('roleName')),
+    `role name must be 1–64 of letters, digits, '.', '-': '${v('roleName')}'`,
+  );
+  check(
+    /^[A-Za-z0-9-]{1,128}$/.test(v('policyName')),
+    `policy name must be 1–128 of letters, digits, '-': '${v('policyName')}'`,
+  );
+  check(/^[a-z0-9-]{1,64}$/.test(v('region')), `region must look like ap-southeast-1: '${v('region')}'`);
+  check(
+    /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/.test(v('functionName')),
+    `function name is not valid: '${v('functionName')}'`,
+  );
+  check(
+    (v('logProject') === '') === (v('logStore') === ''),
+    'logging needs both a log project and a logstore (FLOW_PREVIEW_LOG_PROJECT and FLOW_PREVIEW_LOG_STORE), or neither',
+  );
+  check(
+    v('logProject') === '' || /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(v('logProject')),
+    `log project name is not valid: '${v('logProject')}'`,
+  );
+  check(
+    v('logStore') === '' || /^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$/.test(v('logStore')),
+    `logstore name is not valid: '${v('logStore')}'`,
+  );
+  const onDrift = v('onDrift');
+  if (onDrift !== 'report' && onDrift !== 'fail' && onDrift !== 'detach') {
+    throw new UsageError(
+      `--on-drift (FLOW_PREVIEW_RAM_ON_DRIFT) must be report, fail or detach: '${onDrift}'`,
+    );
   }
-  if (!/^[A-Za-z0-9-]{1,128}$/.test(options.target.policyName)) {
-    throw new UsageError(`policy name must be 1–128 of letters, digits, '-': '${options.target.policyName}'`);
-  }
-  return options;
+  return {
+    command,
+    dryRun,
+    access: v('access'),
+    roleName: v('roleName'),
+    policyName: v('policyName'),
+    region: v('region'),
+    functionName: v('functionName'),
+    logProject: v('logProject'),
+    logStore: v('logStore'),
+    onDrift,
+  };
 }
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Runs one command against `api`; returns the writes it made (for tests) or throws with a clear message. */
-export async function run(options: Options, api: RamApi, print: (line: string) => void): Promise<number> {
-  const { target } = options;
-  print(`found:`);
-  const state = await inspect(api, target);
-  for (const line of describeState(state, target)) print(line);
-  const steps = options.command === 'ensure' ? planEnsure(state, target) : planRemove(state, target);
-  if (steps.length === 0) {
-    print(
-      options.command === 'ensure' ? 'nothing to do: role and policy are as documented' : 'nothing to remove',
+/** The role, the policy, and (with logging on) the logstore the policy grants; needs the account for the ARN. */
+export function targetOf(options: Options, accountId: string | undefined): RamTarget {
+  const base = { roleName: options.roleName, policyName: options.policyName };
+  if (options.logProject === '') return base;
+  if (!accountId) {
+    throw new Error(
+      'logging is configured, and the logstore grant needs the account id: the credentials carry no AccountID ' +
+        "(give it to 's config add --AccountID', or set AccountID with AccessKeyID/AccessKeySecret)",
     );
+  }
+  return {
+    ...base,
+    logStoreArn: logStoreArn(options.region, accountId, options.logProject, options.logStore),
+  };
+}
+
+export interface Deps {
+  readonly ram: RamApi;
+  /** The function's presence in FC, asked before a remove. */
+  readonly functionPresence: () => Promise<FunctionPresence>;
+  readonly accountId?: string | undefined;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Runs one command; returns the number of writes it made, or throws with a clear message. */
+export async function run(options: Options, deps: Deps, print: (line: string) => void): Promise<number> {
+  const target = targetOf(options, deps.accountId);
+  if (options.command === 'remove') {
+    const presence = await deps.functionPresence();
+    if (presence === 'exists') {
+      throw new Error(
+        `function ${options.functionName} still exists in ${options.region}, so its role stays (nothing removed). ` +
+          'Remove the function first (npm run remove), then run this again.',
+      );
+    }
+    print(`FC: function ${options.functionName} in ${options.region} is gone; its role can go`);
+  }
+  print('found:');
+  const state = await inspect(deps.ram, target);
+  for (const line of describeState(state, target)) print(line);
+  const drift = state.otherPolicies.length > 0 ? describeOthers(state) : '';
+  if (drift && options.onDrift === 'fail') {
+    throw new Error(
+      `the role ${target.roleName} can do more than documented: ${drift} is attached (--on-drift fail); nothing changed`,
+    );
+  }
+  if (drift && options.command === 'remove' && options.onDrift !== 'detach') {
+    throw new Error(
+      `the role ${target.roleName} has policies this step did not attach (${drift}); nothing removed. ` +
+        'Detach them by hand, or run with --on-drift detach.',
+    );
+  }
+  const steps =
+    options.command === 'ensure'
+      ? planEnsure(state, target, options.onDrift)
+      : planRemove(state, target, options.onDrift);
+  const driftLeft = drift && options.onDrift === 'report';
+  const driftNote = `DRIFT: ${drift} stays attached (--on-drift detach takes it off, --on-drift fail stops on it)`;
+  if (steps.length === 0) {
+    if (options.command === 'remove') print('nothing to remove');
+    else if (driftLeft) print(`role and policy match the documents, but the role can do more: ${driftNote}`);
+    else print('nothing to do: role and policy are as documented');
     return 0;
   }
   print('plan:');
@@ -92,20 +223,50 @@ export async function run(options: Options, api: RamApi, print: (line: string) =
     print('dry run: nothing changed');
     return 0;
   }
-  await apply(api, steps, print);
-  print(options.command === 'ensure' ? 'ensured: role, policy and attachment are as documented' : 'removed');
+  await apply(deps.ram, steps, print);
+  if (steps.some((step) => step.action === 'CreateRole')) {
+    await waitForRole(deps.ram, target.roleName, print, deps.sleep ? { sleep: deps.sleep } : {});
+  }
+  if (options.command === 'remove') print('removed');
+  else if (driftLeft) print(`ensured role, policy and attachment; ${driftNote}`);
+  else print('ensured: role, policy and attachment are as documented');
   return steps.length;
 }
 
+/** `.env` beside s.yaml, as `s` loads it: values already in the environment win. */
+function loadDotEnv(env: NodeJS.ProcessEnv, path = '.env'): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return;
+  }
+  for (const [key, value] of Object.entries(parseEnv(text))) if (!(key in env)) env[key] = value;
+}
+
 async function main(): Promise<void> {
+  loadDotEnv(process.env);
   const options = parseArgs(process.argv.slice(2), process.env);
   const endpoint = ramEndpoint(process.env['RAM_ENDPOINT']);
-  const credentials = await deployerCredentials(options.access);
+  const credentials: DeployerCredentials = await deployerCredentials(options.access, process.env);
   process.stdout.write(
-    `RAM ${options.command}${options.dryRun ? ' (dry run)' : ''}: role ${options.target.roleName}, policy ${options.target.policyName}, ` +
+    `RAM ${options.command}${options.dryRun ? ' (dry run)' : ''}: role ${options.roleName}, policy ${options.policyName}, ` +
       `${endpoint.protocol.toLowerCase()}://${endpoint.host}, credentials from ${credentials.source}\n`,
   );
-  await run(options, createRamApi(endpoint, credentials), (line) => process.stdout.write(`${line}\n`));
+  await run(
+    options,
+    {
+      ram: createRamApi(endpoint, credentials),
+      accountId: credentials.accountId,
+      functionPresence: () =>
+        functionPresence(
+          fcEndpoint(process.env['FC_CLIENT_CUSTOM_ENDPOINT'], options.region),
+          credentials,
+          options.functionName,
+        ),
+    },
+    (line) => process.stdout.write(`${line}\n`),
+  );
 }
 
 if (process.argv[1]?.endsWith('ram-cli.ts')) {

@@ -7,17 +7,40 @@ import { OpenApiRequest } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { openApiClient, rpcParams } from '../shared/cams/openapi.js';
 import { type Endpoint, parseEndpoint } from '../shared/config.js';
-import permissionPolicy from './ram-permission-policy.json';
+import permissionPolicyDocument from './ram-permission-policy.json';
 import trustPolicy from './ram-trust-policy.json';
 
 export const TRUST_POLICY: unknown = trustPolicy;
-export const PERMISSION_POLICY: unknown = permissionPolicy;
+export const PERMISSION_POLICY: unknown = permissionPolicyDocument;
 /** RAM keeps at most five versions of a custom policy. */
 export const MAX_POLICY_VERSIONS = 5;
 
 export interface RamTarget {
   readonly roleName: string;
   readonly policyName: string;
+  /** Set when the function logs to SLS: the one logstore it may write to (`acs:log:…:logstore/…`). */
+  readonly logStoreArn?: string;
+}
+
+/** What to do about policies on the role other than ours (they let the function do more than documented). */
+export type DriftPolicy = 'report' | 'fail' | 'detach';
+
+/** The permission policy the role must have: CAMS, and the one logstore when logging is configured. */
+export function permissionPolicy(target: RamTarget): unknown {
+  if (!target.logStoreArn) return PERMISSION_POLICY;
+  const base = PERMISSION_POLICY as { Version: string; Statement: unknown[] };
+  return {
+    ...base,
+    Statement: [
+      ...base.Statement,
+      { Effect: 'Allow', Action: ['log:PostLogStoreLogs'], Resource: [target.logStoreArn] },
+    ],
+  };
+}
+
+/** `acs:log:<region>:<account>:project/<project>/logstore/<logstore>`: what log:PostLogStoreLogs is granted on. */
+export function logStoreArn(region: string, accountId: string, project: string, logstore: string): string {
+  return `acs:log:${region}:${accountId}:project/${project}/logstore/${logstore}`;
 }
 
 export class RamError extends Error {
@@ -90,11 +113,13 @@ export interface RamState {
           readonly isDefault: boolean;
           readonly createDate: string;
         }>;
+        /** Roles, users and groups it is attached to (ours included), from GetPolicy's AttachmentCount. */
+        readonly attachmentCount: number;
       }
     | undefined;
   readonly attached: boolean;
-  /** Other policies attached to the role (reported, never touched). */
-  readonly otherPolicies: readonly string[];
+  /** Other policies attached to the role: drift (the role can do more than documented). */
+  readonly otherPolicies: ReadonlyArray<{ readonly type: string; readonly name: string }>;
 }
 
 export type RamStep =
@@ -133,9 +158,11 @@ export async function inspect(api: RamApi, target: RamTarget): Promise<RamState>
   const attachedPolicies = role
     ? asArray(dig(await api.call('ListPoliciesForRole', { RoleName: target.roleName }), 'Policies', 'Policy'))
     : [];
-  const names = attachedPolicies.map(
-    (p) => `${String(dig(p, 'PolicyType'))}:${String(dig(p, 'PolicyName'))}`,
-  );
+  const attached = attachedPolicies.map((p) => ({
+    type: String(dig(p, 'PolicyType')),
+    name: String(dig(p, 'PolicyName')),
+  }));
+  const ours = (p: { type: string; name: string }) => p.type === 'Custom' && p.name === target.policyName;
   return {
     role: role ? { trustDocument: parseDocument(dig(role, 'Role', 'AssumeRolePolicyDocument')) } : undefined,
     policy: policy
@@ -145,18 +172,20 @@ export async function inspect(api: RamApi, target: RamTarget): Promise<RamState>
           ),
           defaultDocument: parseDocument(dig(policy, 'DefaultPolicyVersion', 'PolicyDocument')),
           versions,
+          attachmentCount: Number(dig(policy, 'Policy', 'AttachmentCount') ?? 0),
         }
       : undefined,
-    attached: names.includes(`Custom:${target.policyName}`),
-    otherPolicies: names.filter((name) => name !== `Custom:${target.policyName}`),
+    attached: attached.some(ours),
+    otherPolicies: attached.filter((p) => !ours(p)),
   };
 }
 
-/** The writes that make `state` what the documents say. Pure. */
-export function planEnsure(state: RamState, target: RamTarget): RamStep[] {
+/** The writes that make `state` what the documents say (and, with `detach`, take other policies off). Pure. */
+export function planEnsure(state: RamState, target: RamTarget, drift: DriftPolicy = 'report'): RamStep[] {
   const steps: RamStep[] = [];
   const trust = JSON.stringify(TRUST_POLICY);
-  const permission = JSON.stringify(PERMISSION_POLICY);
+  const expected = permissionPolicy(target);
+  const permission = JSON.stringify(expected);
   if (!state.role) {
     steps.push({
       action: 'CreateRole',
@@ -184,7 +213,7 @@ export function planEnsure(state: RamState, target: RamTarget): RamStep[] {
       },
       why: 'the policy does not exist',
     });
-  } else if (!sameDocument(state.policy.defaultDocument, PERMISSION_POLICY)) {
+  } else if (!sameDocument(state.policy.defaultDocument, expected)) {
     if (state.policy.versions.length >= MAX_POLICY_VERSIONS) {
       const oldest = state.policy.versions
         .filter((v) => !v.isDefault)
@@ -204,7 +233,7 @@ export function planEnsure(state: RamState, target: RamTarget): RamStep[] {
     steps.push({
       action: 'CreatePolicyVersion',
       params: { PolicyName: target.policyName, PolicyDocument: permission, SetAsDefault: 'true' },
-      why: `the default version ${state.policy.defaultVersion} drifted from deploy/ram-permission-policy.json`,
+      why: `the default version ${state.policy.defaultVersion} drifted from ${documentName(target)}`,
     });
   }
   if (!state.attached) {
@@ -214,12 +243,30 @@ export function planEnsure(state: RamState, target: RamTarget): RamStep[] {
       why: 'the policy is not attached to the role',
     });
   }
+  if (drift === 'detach') steps.push(...detachOthers(state, target));
   return steps;
 }
 
-/** The writes that remove what `planEnsure` creates, and nothing else. Pure. */
-export function planRemove(state: RamState, target: RamTarget): RamStep[] {
-  const steps: RamStep[] = [];
+function detachOthers(state: RamState, target: RamTarget): RamStep[] {
+  return state.otherPolicies.map((other) => ({
+    action: 'DetachPolicyFromRole' as const,
+    params: { PolicyType: other.type, PolicyName: other.name, RoleName: target.roleName },
+    why: 'it lets the function do more than documented (drift)',
+  }));
+}
+
+function documentName(target: RamTarget): string {
+  return target.logStoreArn
+    ? 'deploy/ram-permission-policy.json plus log:PostLogStoreLogs on the logstore'
+    : 'deploy/ram-permission-policy.json';
+}
+
+/**
+ * The writes that remove what `planEnsure` creates. Other policies on the role are not ours: with `detach` they are
+ * detached first; otherwise the caller must stop before any write (`removeBlockedBy`). Pure.
+ */
+export function planRemove(state: RamState, target: RamTarget, drift: DriftPolicy = 'report'): RamStep[] {
+  const steps: RamStep[] = drift === 'detach' && state.role ? detachOthers(state, target) : [];
   if (state.attached) {
     steps.push({
       action: 'DetachPolicyFromRole',
@@ -227,7 +274,7 @@ export function planRemove(state: RamState, target: RamTarget): RamStep[] {
       why: 'the policy is attached to the role',
     });
   }
-  if (state.policy) {
+  if (state.policy && !usedElsewhere(state)) {
     for (const version of state.policy.versions.filter((v) => !v.isDefault)) {
       steps.push({
         action: 'DeletePolicyVersion',
@@ -300,19 +347,60 @@ function describeParams(params: Record<string, string>): string {
 }
 
 export function describeState(state: RamState, target: RamTarget): string[] {
+  const expected = permissionPolicy(target);
   return [
     state.role
       ? `  role ${target.roleName}: exists, trust policy ${sameDocument(state.role.trustDocument, TRUST_POLICY) ? 'as documented' : 'DRIFTED'}`
       : `  role ${target.roleName}: missing`,
     state.policy
-      ? `  policy ${target.policyName}: exists, default ${state.policy.defaultVersion} ${sameDocument(state.policy.defaultDocument, PERMISSION_POLICY) ? 'as documented' : 'DRIFTED'}, ${state.policy.versions.length} version(s)`
+      ? `  policy ${target.policyName}: exists, default ${state.policy.defaultVersion} ${sameDocument(state.policy.defaultDocument, expected) ? 'as documented' : 'DRIFTED'}, ${state.policy.versions.length} version(s)`
       : `  policy ${target.policyName}: missing`,
     `  attachment: ${state.attached ? 'attached' : 'not attached'}`,
     ...(state.otherPolicies.length > 0
-      ? [`  other policies on the role (left alone): ${state.otherPolicies.join(', ')}`]
+      ? [`  DRIFT: other policies on the role, so it can do more than documented: ${describeOthers(state)}`]
+      : []),
+    ...(usedElsewhere(state)
+      ? [`  policy ${target.policyName} is also attached elsewhere: a remove leaves it in place`]
       : []),
   ];
 }
+
+/** A policy another role still uses (another deployment sharing the name) stays on remove; only our attachment goes. */
+function usedElsewhere(state: RamState): boolean {
+  return state.policy !== undefined && state.policy.attachmentCount > (state.attached ? 1 : 0);
+}
+
+export function describeOthers(state: RamState): string {
+  return state.otherPolicies.map((p) => `${p.type}:${p.name}`).join(', ');
+}
+
+/**
+ * Waits until RAM shows a role it just created: RAM is eventually consistent, and fc3's CreateFunction does not retry
+ * a role it cannot see yet. Bounded: gives up (with a clear error) after `attempts` reads.
+ */
+export async function waitForRole(
+  api: RamApi,
+  roleName: string,
+  report: (line: string) => void,
+  { attempts = 10, delayMs = 1000, sleep = defaultSleep } = {},
+): Promise<void> {
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    const role = await getOrMissing(() => api.call('GetRole', { RoleName: roleName }), 'EntityNotExist.Role');
+    if (role) return;
+    if (attempt < attempts) {
+      report(`  waiting for RAM to show the new role ${roleName} (read ${attempt} of ${attempts})`);
+      await sleep(delayMs * Math.min(attempt, 3));
+    }
+  }
+  throw new RamError(
+    'GetRole',
+    'EntityNotExist.Role',
+    404,
+    `the new role ${roleName} is still not readable after ${attempts} reads; run the deploy again in a minute`,
+  );
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Documents compare by meaning: key order and single-vs-array values do not count. */
 export function sameDocument(a: unknown, b: unknown): boolean {

@@ -1,6 +1,7 @@
 /**
  * A Function Compute 3.0 API simulator (loopback) for InvokeFunction:
- * `POST /2023-03-30/functions/{name}/invocations[?qualifier=…]`. It verifies the caller's V3 signature and STS token
+ * `POST /2023-03-30/functions/{name}/invocations[?qualifier=…]`, and for the function lifecycle a deploy touches:
+ * CreateFunction (`POST /2023-03-30/functions`), GetFunction (`GET …/functions/{name}`), DeleteFunction (`DELETE`). It verifies the caller's V3 signature and STS token
  * (dev/v3-signature.ts), checks the caller may invoke, runs the function's handler in-process with a Buffer event
  * and an FC context carrying the *function's* role credentials, and answers as FC does: the handler's result as the
  * body, or HTTP 200 with `x-fc-error-type` when the handler throws; FC's own errors as `{Code, Message, RequestId}`.
@@ -8,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FcContext, FcCredentials } from '../shared/fc/event.js';
-import { LoopbackServer, receive } from './http-kit.js';
+import { LoopbackServer, type ReceivedRequest, receive } from './http-kit.js';
 import { verify } from './v3-signature.js';
 
 export interface SimulatedFunction {
@@ -35,8 +36,19 @@ export interface FcInvocationRecord {
   readonly errorType: string | undefined;
 }
 
+export interface FcApiCall {
+  readonly action: string;
+  readonly functionName: string;
+  readonly accessKeyId: string | undefined;
+  readonly status: number;
+}
+
 export class FcSimulator extends LoopbackServer {
   readonly invocations: FcInvocationRecord[] = [];
+  /** CreateFunction / GetFunction / DeleteFunction calls, in order. */
+  readonly apiCalls: FcApiCall[] = [];
+  /** Functions created through the API (CreateFunction's body), by name. */
+  readonly deployed = new Map<string, Record<string, unknown>>();
   /** AccessKeyIds without fc:InvokeFunction on any function. */
   readonly denied = new Set<string>();
 
@@ -62,6 +74,7 @@ export class FcSimulator extends LoopbackServer {
       return;
     }
     const { url, headers, body } = received;
+    if (!/\/invocations$/.test(url.pathname)) return this.#lifecycle(received, res);
     const match = /^\/2023-03-30\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
     const functionName = decodeURIComponent(match?.[1] ?? '');
     const qualifier = url.searchParams.get('qualifier') ?? undefined;
@@ -145,6 +158,93 @@ export class FcSimulator extends LoopbackServer {
     record(200);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-fc-request-id': requestId });
     res.end(typeof result === 'string' || Buffer.isBuffer(result) ? result : JSON.stringify(result ?? null));
+  }
+
+  /** CreateFunction, GetFunction, DeleteFunction: what a deploy and a remove do to the function itself. */
+  #lifecycle(received: ReceivedRequest, res: ServerResponse): void {
+    const { url, body } = received;
+    const named = /^\/2023-03-30\/functions\/([^/]+)$/.exec(url.pathname);
+    const action =
+      received.method === 'POST' && url.pathname === '/2023-03-30/functions'
+        ? 'CreateFunction'
+        : named && received.method === 'GET'
+          ? 'GetFunction'
+          : named && received.method === 'DELETE'
+            ? 'DeleteFunction'
+            : undefined;
+    let functionName = decodeURIComponent(named?.[1] ?? '');
+    let input: Record<string, unknown> = {};
+    if (action === 'CreateFunction') {
+      try {
+        input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        input = {};
+      }
+      functionName = String(input['functionName'] ?? '');
+    }
+    const verification = verify(received, {
+      secretOf: (id) => this.options.callers.find((c) => c.accessKeyId === id)?.accessKeySecret,
+      now: Date.now(),
+      maxSkewMs: 15 * 60_000,
+    });
+    const [status, payload] = this.#lifecycleAnswer(action, functionName, input, verification);
+    this.apiCalls.push({
+      action: action ?? `${received.method} ${url.pathname}`,
+      functionName,
+      accessKeyId: verification.ok ? verification.accessKeyId : undefined,
+      status,
+    });
+    res.writeHead(status, { 'content-type': 'application/json', 'x-fc-request-id': `1-${randomUUID()}` });
+    res.end(status === 204 ? undefined : JSON.stringify(payload));
+  }
+
+  #lifecycleAnswer(
+    action: string | undefined,
+    functionName: string,
+    input: Record<string, unknown>,
+    verification: ReturnType<typeof verify>,
+  ): [number, Record<string, unknown>] {
+    const error = (status: number, code: string, message: string): [number, Record<string, unknown>] => [
+      status,
+      { Code: code, Message: message, RequestId: `1-${randomUUID()}` },
+    ];
+    if (!action) return error(404, 'PathNotFound', 'No such FC API');
+    if (!verification.ok) {
+      return error(
+        verification.status === 404 ? 403 : verification.status,
+        verification.code,
+        verification.message,
+      );
+    }
+    if (this.denied.has(verification.accessKeyId)) {
+      return error(
+        403,
+        'AccessDenied',
+        `The caller is not authorized to perform fc:${action} on ${functionName}.`,
+      );
+    }
+    const exists = this.deployed.has(functionName) || functionName in this.options.functions;
+    if (action === 'CreateFunction') {
+      if (!functionName) return error(400, 'InvalidArgument', 'functionName is required');
+      if (exists) return error(409, 'FunctionAlreadyExists', `function '${functionName}' already exists`);
+      this.deployed.set(functionName, input);
+      return [200, { ...input, functionArn: this.#arn(functionName) }];
+    }
+    if (action === 'GetFunction') {
+      if (!exists) return error(404, 'FunctionNotFound', `function '${functionName}' does not exist`);
+      return [
+        200,
+        { ...(this.deployed.get(functionName) ?? {}), functionName, functionArn: this.#arn(functionName) },
+      ];
+    }
+    if (!this.deployed.delete(functionName)) {
+      return error(404, 'FunctionNotFound', `function '${functionName}' does not exist`);
+    }
+    return [204, {}];
+  }
+
+  #arn(functionName: string): string {
+    return `acs:fc:${this.options.region}:${this.options.accountId}:functions/${functionName}`;
   }
 
   #fail(res: ServerResponse, status: number, code: string, message: string): void {

@@ -41,6 +41,10 @@ interface Policy {
 }
 
 export interface RamCall {
+  /** When the call arrived (ms since the epoch), to order it against other processes' records. */
+  readonly at: number;
+  /** The AccessKeyId that signed it (verified), or undefined when the signature was refused. */
+  readonly accessKeyId: string | undefined;
   readonly action: string;
   readonly params: Readonly<Record<string, string>>;
   readonly status: number;
@@ -67,6 +71,9 @@ export class RamSimulator extends LoopbackServer {
   readonly deny = new Set<string>();
   /** Runs before an action is carried out: lets a test change the world under the client (a race). */
   before: ((action: string, params: Record<string, string>) => void) | undefined;
+  /** RAM is eventually consistent: a role created through the API stays unreadable for this many GetRole calls. */
+  roleReadLag = 0;
+  readonly #hiddenReads = new Map<string, number>();
   #credentials: Map<string, string>;
   #clock = Date.parse('2026-01-01T00:00:00Z');
 
@@ -121,8 +128,10 @@ export class RamSimulator extends LoopbackServer {
       now: Date.now(),
       maxSkewMs: 15 * 60_000,
     });
+    const at = Date.now();
+    const accessKeyId = verification.ok ? verification.accessKeyId : undefined;
     const fail = (status: number, code: string, message: string): void => {
-      this.calls.push({ action, params, status, code });
+      this.calls.push({ at, accessKeyId, action, params, status, code });
       this.#send(res, status, code, message, {});
     };
     if (!verification.ok) return fail(verification.status, verification.code, verification.message);
@@ -134,7 +143,7 @@ export class RamSimulator extends LoopbackServer {
     try {
       this.before?.(action, params);
       const result = this.#act(action, params);
-      this.calls.push({ action, params, status: 200, code: 'OK' });
+      this.calls.push({ at, accessKeyId, action, params, status: 200, code: 'OK' });
       res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' });
       res.end(JSON.stringify({ RequestId: randomUUID().toUpperCase(), ...result }));
     } catch (error) {
@@ -195,8 +204,15 @@ export class RamSimulator extends LoopbackServer {
       CreateDate: v.createDate,
     });
     switch (action) {
-      case 'GetRole':
-        return { Role: roleView(role(need('RoleName'))) };
+      case 'GetRole': {
+        const name = need('RoleName');
+        const hidden = this.#hiddenReads.get(name) ?? 0;
+        if (hidden > 0) {
+          this.#hiddenReads.set(name, hidden - 1);
+          throw new RamFault(404, 'EntityNotExist.Role', `The role not exists: ${name}.`);
+        }
+        return { Role: roleView(role(name)) };
+      }
       case 'CreateRole': {
         const name = need('RoleName');
         if (this.roles.has(name))
@@ -207,6 +223,7 @@ export class RamSimulator extends LoopbackServer {
           description: p['Description'] ?? '',
           createDate: this.#now(),
         });
+        this.#hiddenReads.set(name, this.roleReadLag);
         return { Role: roleView(role(name)) };
       }
       case 'UpdateRole': {

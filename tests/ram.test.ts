@@ -4,14 +4,15 @@
  * leaves nothing behind. The CLI runs for real too, with credentials from the environment and from an `s` alias.
  */
 
-import { deepStrictEqual, match, ok, rejects, strictEqual } from 'node:assert/strict';
+import { deepStrictEqual, match, ok, rejects, strictEqual, throws } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { decryptAccessValue, deployerCredentials } from '../deploy/access.js';
+import type { FunctionPresence } from '../deploy/fc.js';
 import {
   createRamApi,
   PERMISSION_POLICY,
@@ -20,7 +21,7 @@ import {
   sameDocument,
   TRUST_POLICY,
 } from '../deploy/ram.js';
-import { DEFAULT_POLICY_NAME, DEFAULT_ROLE_NAME, parseArgs, run } from '../deploy/ram-cli.js';
+import { DEFAULT_POLICY_NAME, DEFAULT_ROLE_NAME, type Deps, parseArgs, run } from '../deploy/ram-cli.js';
 import { RamSimulator } from '../dev/ram-simulator.js';
 import { cleanEnv } from './fixtures/process.js';
 
@@ -33,16 +34,17 @@ const OLD_DOCUMENT = JSON.stringify({
 
 let ram: RamSimulator;
 let lines: string[];
-const target = { roleName: DEFAULT_ROLE_NAME, policyName: DEFAULT_POLICY_NAME };
-const options = (command: 'ensure' | 'remove', dryRun = false) => ({
-  command,
-  dryRun,
-  target,
-  access: 'default',
-});
+let presence: FunctionPresence;
 const api = () => createRamApi(ramEndpoint(ram.url), DEPLOYER);
-const ensure = (dryRun = false) => run(options('ensure', dryRun), api(), (line) => lines.push(line));
-const remove = () => run(options('remove'), api(), (line) => lines.push(line));
+const deps = (): Deps => ({
+  ram: api(),
+  functionPresence: async () => presence,
+  accountId: '1234567890123456',
+  sleep: async () => {},
+});
+const cli = (...argv: string[]) => run(parseArgs(argv, {}), deps(), (line) => lines.push(line));
+const ensure = (dryRun = false) => cli('ensure', ...(dryRun ? ['--dry-run'] : []));
+const remove = (...flags: string[]) => cli('remove', ...flags);
 const writes = () => ram.writes.map((call) => call.action);
 
 before(async () => {
@@ -56,8 +58,18 @@ beforeEach(() => {
   ram.attachments.clear();
   ram.deny.clear();
   ram.before = undefined;
+  ram.roleReadLag = 0;
+  presence = 'not-found';
   lines = [];
 });
+
+/** A HOME whose ~/.s/access.yaml holds the `testalias` alias, as `s config add` writes it (s-access.yaml). */
+function aliasHome(): string {
+  const home = mkdtempSync(join(tmpdir(), 'flow-preview-s-home-'));
+  mkdirSync(join(home, '.s'));
+  cpSync('tests/fixtures/s-access.yaml', join(home, '.s', 'access.yaml'));
+  return home;
+}
 
 describe('RAM ensure', () => {
   it('creates the role, the policy and the attachment on the first run', async () => {
@@ -198,6 +210,89 @@ describe('RAM ensure', () => {
   });
 });
 
+describe('RAM least privilege', () => {
+  const ADMIN = `${DEFAULT_ROLE_NAME}\u0000System:AdministratorAccess`;
+
+  it('reports any other policy on the role as drift, and never calls that "as documented"', async () => {
+    await ensure();
+    ram.attachments.add(ADMIN);
+    ram.calls.length = 0;
+    lines = [];
+    strictEqual(await ensure(), 0);
+    deepStrictEqual(writes(), []);
+    ok(
+      lines.includes(
+        '  DRIFT: other policies on the role, so it can do more than documented: System:AdministratorAccess',
+      ),
+    );
+    strictEqual(
+      lines.at(-1),
+      'role and policy match the documents, but the role can do more: DRIFT: System:AdministratorAccess stays attached ' +
+        '(--on-drift detach takes it off, --on-drift fail stops on it)',
+    );
+    ok(
+      !lines.some(
+        (line) => line.includes('as documented') && !line.includes('DRIFT') && !line.startsWith('  '),
+      ),
+    );
+  });
+
+  it('with --on-drift fail (or FLOW_PREVIEW_RAM_ON_DRIFT=fail), stops before any write', async () => {
+    ram.seedRole(DEFAULT_ROLE_NAME, JSON.stringify(TRUST_POLICY));
+    ram.attachments.add(ADMIN);
+    await rejects(
+      cli('ensure', '--on-drift', 'fail'),
+      /can do more than documented: System:AdministratorAccess is attached \(--on-drift fail\); nothing changed/,
+    );
+    deepStrictEqual(writes(), []);
+    strictEqual(parseArgs(['ensure'], { FLOW_PREVIEW_RAM_ON_DRIFT: 'fail' }).onDrift, 'fail');
+  });
+
+  it('with --on-drift detach, takes the other policies off and ends as documented', async () => {
+    await ensure();
+    ram.attachments.add(ADMIN);
+    ram.calls.length = 0;
+    lines = [];
+    await cli('ensure', '--on-drift', 'detach');
+    deepStrictEqual(
+      ram.writes.map((call) => [call.action, call.params['PolicyType'], call.params['PolicyName']]),
+      [['DetachPolicyFromRole', 'System', 'AdministratorAccess']],
+    );
+    ok(!ram.attachments.has(ADMIN));
+    strictEqual(lines.at(-1), 'ensured: role, policy and attachment are as documented');
+  });
+
+  it('grants log:PostLogStoreLogs on the one configured logstore, and adds it to an existing policy', async () => {
+    await ensure();
+    ram.calls.length = 0;
+    await cli('ensure', '--log-project', 'my-project', '--log-store', 'flow-preview');
+    deepStrictEqual(writes(), ['CreatePolicyVersion']);
+    const versions = ram.policies.get(DEFAULT_POLICY_NAME)?.versions ?? [];
+    deepStrictEqual(JSON.parse(versions.at(-1)?.document ?? 'null'), {
+      Version: '1',
+      Statement: [
+        { Effect: 'Allow', Action: ['cams:GetFlowPreviewUrl'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: ['log:PostLogStoreLogs'],
+          Resource: ['acs:log:ap-southeast-1:1234567890123456:project/my-project/logstore/flow-preview'],
+        },
+      ],
+    });
+  });
+
+  it('waits (bounded) for a new role to become readable, and fails clearly when it never does', async () => {
+    ram.roleReadLag = 2;
+    await ensure();
+    ok(lines.includes('  waiting for RAM to show the new role flow-preview-cams (read 2 of 10)'));
+    ram.roles.clear();
+    ram.policies.clear();
+    ram.attachments.clear();
+    ram.roleReadLag = 50;
+    await rejects(ensure(), /the new role flow-preview-cams is still not readable after 10 reads/);
+  });
+});
+
 describe('RAM remove', () => {
   it('detaches and deletes the policy (with its old versions) and the role, leaving nothing behind', async () => {
     ram.seedPolicy(DEFAULT_POLICY_NAME, [OLD_DOCUMENT]);
@@ -213,24 +308,73 @@ describe('RAM remove', () => {
     ok(lines.includes('nothing to remove'));
   });
 
-  it('leaves other policies on the role alone and says why the role stays', async () => {
+  it('leaves a policy another role still uses, removing only this role and its attachment', async () => {
     await ensure();
-    ram.attachments.add(`${DEFAULT_ROLE_NAME}\u0000System:AliyunLogFullAccess`);
-    await rejects(remove(), /DeleteConflict\.Role\.Policy/);
-    ok(ram.attachments.has(`${DEFAULT_ROLE_NAME}\u0000System:AliyunLogFullAccess`));
-    strictEqual(ram.policies.size, 0);
+    ram.seedRole('other-deployment', JSON.stringify(TRUST_POLICY));
+    ram.attachments.add(`other-deployment\u0000Custom:${DEFAULT_POLICY_NAME}`);
+    ram.calls.length = 0;
+    await remove();
+    deepStrictEqual(writes(), ['DetachPolicyFromRole', 'DeleteRole']);
+    ok(ram.policies.has(DEFAULT_POLICY_NAME));
     ok(
-      lines.some((line) =>
-        line.includes('other policies on the role (left alone): System:AliyunLogFullAccess'),
+      lines.includes(
+        `  policy ${DEFAULT_POLICY_NAME} is also attached elsewhere: a remove leaves it in place`,
       ),
     );
+  });
+
+  it('removes nothing while policies it did not attach are on the role, and says how to proceed', async () => {
+    await ensure();
+    ram.attachments.add(`${DEFAULT_ROLE_NAME}\u0000System:AliyunLogFullAccess`);
+    ram.calls.length = 0;
+    await rejects(
+      remove(),
+      /has policies this step did not attach \(System:AliyunLogFullAccess\); nothing removed\. .*--on-drift detach/,
+    );
+    deepStrictEqual(writes(), []);
+    deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [1, 1, 2]);
+  });
+
+  it('with --on-drift detach, takes the other policies off and removes everything', async () => {
+    await ensure();
+    ram.attachments.add(`${DEFAULT_ROLE_NAME}\u0000System:AliyunLogFullAccess`);
+    ram.calls.length = 0;
+    await remove('--on-drift', 'detach');
+    deepStrictEqual(writes(), ['DetachPolicyFromRole', 'DetachPolicyFromRole', 'DeletePolicy', 'DeleteRole']);
+    deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [0, 0, 0]);
+  });
+
+  it('keeps the role while FC still has the function, or cannot say, and writes nothing', async () => {
+    await ensure();
+    ram.calls.length = 0;
+    presence = 'exists';
+    await rejects(
+      remove(),
+      /function flow-preview still exists in ap-southeast-1, so its role stays \(nothing removed\)/,
+    );
+    deepStrictEqual(ram.calls, []);
+    const lost = deps();
+    await rejects(
+      run(
+        parseArgs(['remove'], {}),
+        { ...lost, functionPresence: () => Promise.reject(new Error('FC GetFunction failed')) },
+        () => {},
+      ),
+      /FC GetFunction failed/,
+    );
+    deepStrictEqual(ram.calls, []);
+    ok(ram.roles.has(DEFAULT_ROLE_NAME));
   });
 });
 
 describe('RAM CLI', () => {
-  const cli = (args: string[], env: Record<string, string>) =>
-    promisify(execFile)('npx', ['--no-install', 'tsx', 'deploy/ram-cli.ts', ...args], {
-      env: cleanEnv({ RAM_ENDPOINT: ram.url, ...env }),
+  const cli = (args: string[], env: Record<string, string>) => {
+    const base = cleanEnv({ RAM_ENDPOINT: ram.url, ...env });
+    for (const key of ['AccessKeyID', 'AccessKeySecret', 'AccountID', 'FLOW_PREVIEW_ROLE_NAME']) {
+      if (!(key in env)) delete base[key];
+    }
+    return promisify(execFile)(process.execPath, ['--import', 'tsx', 'deploy/ram-cli.ts', ...args], {
+      env: base,
     }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
       (error: { code: number; stdout: string; stderr: string }) => ({
@@ -239,45 +383,51 @@ describe('RAM CLI', () => {
         stderr: error.stderr,
       }),
     );
+  };
   let home: string;
-  beforeEach(() => {
-    home = mkdtempSync(join(tmpdir(), 'flow-preview-s-home-'));
-    mkdirSync(join(home, '.s'));
-    cpSync('tests/fixtures/s-access.yaml', join(home, '.s', 'access.yaml'));
+  before(() => {
+    home = aliasHome();
   });
-  afterEach(() => rmSync(home, { recursive: true, force: true }));
+  after(() => rmSync(home, { recursive: true, force: true }));
 
-  it('ensures with ALIBABA_CLOUD_* credentials and reports what it found and did', async () => {
+  it('ensures with the AccessKeyID/AccessKeySecret/AccountID trio, as s does, ignoring ALIBABA_CLOUD_* keys', async () => {
     const result = await cli(['ensure'], {
-      ALIBABA_CLOUD_ACCESS_KEY_ID: DEPLOYER.accessKeyId,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: DEPLOYER.accessKeySecret,
+      AccessKeyID: DEPLOYER.accessKeyId,
+      AccessKeySecret: DEPLOYER.accessKeySecret,
+      AccountID: '1234567890123456',
+      ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI.NotTheDeployer',
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'not-the-deployer',
       HOME: home,
     });
     strictEqual(result.code, 0, result.stderr);
-    match(result.stdout, /credentials from ALIBABA_CLOUD_\* environment/);
+    match(
+      result.stdout,
+      /credentials from the AccessKeyID\/AccessKeySecret\/AccountID environment variables/,
+    );
     match(result.stdout, /ensured: role, policy and attachment are as documented/);
     ok(!result.stdout.includes(DEPLOYER.accessKeySecret));
+    deepStrictEqual([...new Set(ram.calls.map((call) => call.accessKeyId))], [DEPLOYER.accessKeyId]);
   });
 
-  it('reads the `s config add` alias from ~/.s/access.yaml (npm run ram:plan)', async () => {
-    const result = await cli(['ensure', '--dry-run', '--access', 'testalias'], { HOME: home });
+  it('reads the `s config add` alias given with -a from ~/.s/access.yaml (npm run ram:plan -- -a NAME)', async () => {
+    const result = await cli(['ensure', '--dry-run', '-a', 'testalias'], { HOME: home });
     strictEqual(result.code, 0, result.stderr);
-    match(result.stdout, /credentials from s access alias 'testalias'/);
+    match(result.stdout, /credentials from s access 'testalias'/);
     match(result.stdout, /dry run: nothing changed/);
     deepStrictEqual(writes(), []);
     // The alias' keys signed every call: RAM answered them (GetRole: the role is missing), none was refused.
     deepStrictEqual(
-      ram.calls.map((call) => [call.action, call.code]),
+      ram.calls.map((call) => [call.action, call.code, call.accessKeyId]),
       [
-        ['GetRole', 'EntityNotExist.Role'],
-        ['GetPolicy', 'EntityNotExist.Policy'],
+        ['GetRole', 'EntityNotExist.Role', S_ALIAS.accessKeyId],
+        ['GetPolicy', 'EntityNotExist.Policy', S_ALIAS.accessKeyId],
       ],
     );
   });
 
   it('exits 1 with a clear message when the deployer lacks a permission', async () => {
     ram.deny.add('CreateRole');
-    const result = await cli(['ensure', '--access', 'testalias'], { HOME: home });
+    const result = await cli(['ensure', '-a', 'testalias'], { HOME: home });
     strictEqual(result.code, 1);
     match(
       result.stderr,
@@ -285,43 +435,81 @@ describe('RAM CLI', () => {
     );
   });
 
-  it('exits 1 naming the missing alias, and 2 for bad usage', async () => {
-    const missing = await cli(['ensure', '--access', 'nope'], { HOME: home });
+  it('exits 1 naming the missing alias as s does, and 2 for bad usage or a bad name, before calling RAM', async () => {
+    const missing = await cli(['ensure', '-a', 'nope'], { HOME: home });
     strictEqual(missing.code, 1);
-    match(missing.stderr, /access alias 'nope' is not in .*access\.yaml/);
+    match(missing.stderr, /Not found access: nope \(not in .*access\.yaml; run 's config add -a nope'\)/);
     const usage = await cli(['enusre'], { HOME: home });
     strictEqual(usage.code, 2);
     match(usage.stderr, /usage: ram-cli ensure\|remove/);
+    const badName = await cli(['ensure', '-a', 'testalias'], { HOME: home, FLOW_PREVIEW_ROLE_NAME: 'x; rm' });
+    strictEqual(badName.code, 2);
+    match(badName.stderr, /role name must be/);
+    deepStrictEqual(ram.calls, []);
   });
 });
 
-describe('deployer credentials', () => {
+describe('deployer credentials (the order s 3.1.10 uses for fc3)', () => {
+  const TRIO = { AccessKeyID: 'LTAI.trio', AccessKeySecret: 'trio-secret', AccountID: '42' };
+  let home: string;
+  before(() => {
+    home = aliasHome();
+  });
+  after(() => rmSync(home, { recursive: true, force: true }));
+
   it('decrypts values as Serverless Devs stores them, and passes plain ones through', () => {
     strictEqual(decryptAccessValue('U2FsdGVkX18i2n7VGykrl7m1h54swnFHLxYV+7V0j9Q='), 'LTAIexampleid');
     strictEqual(decryptAccessValue('plain-value'), 'plain-value');
   });
 
-  it('prefers ALIBABA_CLOUD_* over the alias', async () => {
-    const credentials = await deployerCredentials(
-      'testalias',
-      { ALIBABA_CLOUD_ACCESS_KEY_ID: 'a', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'b' },
-      '/nonexistent',
-    );
-    deepStrictEqual(credentials, {
-      accessKeyId: 'a',
-      accessKeySecret: 'b',
-      source: 'ALIBABA_CLOUD_* environment',
+  it('takes the env trio over any alias, and the alias when one of the three is missing', async () => {
+    deepStrictEqual(await deployerCredentials('testalias', TRIO, home), {
+      accessKeyId: 'LTAI.trio',
+      accessKeySecret: 'trio-secret',
+      accountId: '42',
+      source: 'the AccessKeyID/AccessKeySecret/AccountID environment variables',
     });
+    const { AccountID: _, ...two } = TRIO;
+    strictEqual((await deployerCredentials('testalias', two, home)).accessKeyId, S_ALIAS.accessKeyId);
+    await rejects(
+      deployerCredentials('testalias', { ...TRIO, AccountID: '' }, home),
+      /AccountID is set but empty/,
+    );
   });
 
-  it('validates role and policy names before calling RAM', () => {
-    deepStrictEqual(parseArgs(['ensure', '--role', 'my.role-1'], {}).target.roleName, 'my.role-1');
-    let message = '';
-    try {
-      parseArgs(['ensure', '--policy', 'bad name'], {});
-    } catch (error) {
-      message = (error as Error).message;
-    }
-    match(message, /policy name must be/);
+  it('never reads ALIBABA_CLOUD_* (neither s nor fc3 does)', async () => {
+    await rejects(
+      deployerCredentials(
+        'default',
+        { ALIBABA_CLOUD_ACCESS_KEY_ID: 'a', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'b' },
+        home,
+      ),
+      /Not found access: default/,
+    );
+  });
+
+  it('uses serverless_devs_access_cicd_alias_name in CI only, and aliases held in *_serverless_devs_key variables', async () => {
+    const ci = { GITHUB_ACTIONS: 'true', serverless_devs_access_cicd_alias_name: 'testalias' };
+    strictEqual((await deployerCredentials('default', ci, home)).source, "s access 'testalias'");
+    await rejects(
+      deployerCredentials('default', { serverless_devs_access_cicd_alias_name: 'testalias' }, home),
+      /Not found access: default/,
+    );
+    const fromEnv = await deployerCredentials(
+      'ci_serverless_devs_key',
+      { ci_serverless_devs_key: JSON.stringify({ AccessKeyID: 'k', AccessKeySecret: 's', AccountID: '7' }) },
+      home,
+    );
+    deepStrictEqual([fromEnv.accessKeyId, fromEnv.accountId], ['k', '7']);
+  });
+
+  it('validates names before calling RAM', () => {
+    strictEqual(parseArgs(['ensure', '--role', 'my.role-1'], {}).roleName, 'my.role-1');
+    throws(() => parseArgs(['ensure', '--policy', 'bad name'], {}), /policy name must be/);
+    throws(
+      () => parseArgs(['ensure'], { FLOW_PREVIEW_LOG_PROJECT: 'p-1' }),
+      /both a log project and a logstore/,
+    );
+    throws(() => parseArgs(['ensure', '--on-drift', 'ignore'], {}), /must be report, fail or detach/);
   });
 });

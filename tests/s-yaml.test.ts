@@ -1,28 +1,44 @@
 /**
- * The deployment descriptor, proven offline: s.yaml resolved as `s` resolves defaults, its fc3 props validated
- * against the fc3 schema, and the checks the schema cannot make (build output, runtime, env types, trigger methods,
- * default auth, the role the RAM step ensures, the policy's single permission).
+ * The deployment descriptor as the real `s` resolves it (`s preview -o json`, offline, with and without the deploy
+ * environment variables): nothing left unresolved, fc3 props valid against fc3's schema, and the checks the schema
+ * cannot make (build output, runtime, env types, trigger methods, default auth, the RAM step's arguments and quoting).
  */
 
 import { deepStrictEqual, ok, strictEqual, throws } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Ajv from 'ajv';
-import { DEFAULT_POLICY_NAME, DEFAULT_ROLE_NAME, parseArgs } from '../deploy/ram-cli.js';
-import { type ResolvedSpec, resolveSpec } from './fixtures/s-yaml.js';
+import { DEFAULTS, parseArgs } from '../deploy/ram-cli.js';
+import { makeSHome, runS, type SHome, sEnv, sPreview } from './fixtures/s-cli.js';
 
+type Spec = Record<string, unknown>;
 const schema = JSON.parse(readFileSync('deploy/fc3-props.schema.json', 'utf8'));
 const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
-const props = (spec: ResolvedSpec) => spec.resources['flow-preview']?.props ?? {};
-const trigger = (spec: ResolvedSpec) => (props(spec)['triggers'] as Array<Record<string, unknown>>)[0] ?? {};
-const triggerConfig = (spec: ResolvedSpec) => trigger(spec)['triggerConfig'] as Record<string, unknown>;
+const resource = (spec: Spec) =>
+  (spec['resources'] as Record<string, Record<string, unknown>>)['flow-preview'] ?? {};
+const props = (spec: Spec) => (resource(spec)['props'] ?? {}) as Record<string, unknown>;
+const vars = (spec: Spec) => spec['vars'] as Record<string, unknown>;
+const trigger = (spec: Spec) => (props(spec)['triggers'] as Array<Record<string, unknown>>)[0] ?? {};
+const triggerConfig = (spec: Spec) => trigger(spec)['triggerConfig'] as Record<string, unknown>;
+const action = (spec: Spec, hook: string, index: number) =>
+  String(((resource(spec)['actions'] as Record<string, Array<{ run: string }>>)[hook] ?? [])[index]?.run);
 
-function assertValid(spec: ResolvedSpec): void {
-  const valid = validate(props(spec));
-  ok(valid, JSON.stringify(validate.errors, null, 2));
+/** Every string in the spec that still holds `${`. */
+function unresolved(value: unknown, path = ''): string[] {
+  if (typeof value === 'string') return value.includes('${') ? [`${path}: ${value}`] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => unresolved(item, `${path}[${i}]`));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([key, item]) => unresolved(item, `${path}.${key}`));
+  }
+  return [];
+}
+
+function assertValid(spec: Spec): void {
+  deepStrictEqual(unresolved(spec), [], 'values s leaves unresolved');
+  ok(validate(props(spec)), JSON.stringify(validate.errors, null, 2));
   const known = new Set(Object.keys(schema.properties));
   deepStrictEqual(
     Object.keys(props(spec)).filter((key) => !known.has(key)),
@@ -31,60 +47,83 @@ function assertValid(spec: ResolvedSpec): void {
   );
 }
 
-describe('s.yaml', () => {
-  const spec = resolveSpec('s.yaml');
+/** The words a POSIX shell makes of a `run:` line: the arguments the RAM step really receives. */
+async function shellWords(runLine: string): Promise<string[]> {
+  const prefix = 'node --import tsx deploy/ram-cli.ts ';
+  ok(runLine.startsWith(prefix), runLine);
+  const { stdout } = await promisify(execFile)('sh', [
+    '-c',
+    `printf '%s\\0' ${runLine.slice(prefix.length)}`,
+  ]);
+  return stdout.split('\0').slice(0, -1);
+}
 
-  it('is one fc3 resource of edition 3.0.0 whose defaults validate against the fc3 props schema', () => {
-    strictEqual(spec.edition, '3.0.0');
-    deepStrictEqual(Object.keys(spec.resources), ['flow-preview']);
-    strictEqual(spec.resources['flow-preview']?.component, 'fc3');
-    assertValid(spec);
-  });
+const HOSTILE = `a b'; touch /tmp/x; echo "$HOME`;
+const DEPLOY_ENV = {
+  FLOW_PREVIEW_REGION: 'cn-hangzhou',
+  FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-staging',
+  FLOW_PREVIEW_MEMORY_MB: '256',
+  FLOW_PREVIEW_TIMEOUT_S: '20',
+  FLOW_PREVIEW_CAMS_TIMEOUT_MS: '8000',
+  FLOW_PREVIEW_CORS_ALLOWED_ORIGINS: 'https://app.example.com',
+  FLOW_PREVIEW_ROLE_NAME: 'flow-preview-staging-cams',
+  FLOW_PREVIEW_POLICY_NAME: 'FlowPreviewStaging',
+  FLOW_PREVIEW_LOG_PROJECT: 'my-project',
+  FLOW_PREVIEW_LOG_STORE: 'flow-preview',
+};
 
-  it('deploys the build output: code ./dist with handler index.handler, an exported function', () => {
-    strictEqual(props(spec)['code'], './dist');
-    strictEqual(props(spec)['handler'], 'index.handler');
-    const [file, exported] = String(props(spec)['handler']).split('.');
-    const bundle = require(join(process.cwd(), 'dist', `${file}.js`)) as Record<string, unknown>;
-    strictEqual(typeof bundle[exported ?? ''], 'function');
-  });
+describe('s.yaml as the real s resolves it', () => {
+  let home: SHome;
+  let plain: Spec;
+  let custom: Spec;
+  let anonymous: Spec;
+  let jwt: Spec;
+  let hostile: Spec;
+  let blank: Spec;
+  let jwtMissing: Awaited<ReturnType<typeof runS>>;
+  const BLANK = Object.fromEntries(Object.keys(DEPLOY_ENV).map((key) => [key, '']));
 
-  it('runs on nodejs20 with internet access, 128 MB and a 10 s timeout by default', () => {
-    const p = props(spec);
-    deepStrictEqual(
-      [p['runtime'], p['internetAccess'], p['memorySize'], p['timeout'], p['region'], p['functionName']],
-      ['nodejs20', true, 128, 10, 'ap-southeast-1', 'flow-preview'],
-    );
-  });
-
-  it('passes the function its configuration as string environment variables, CAMS timeout below the function’s', () => {
-    const env = props(spec)['environmentVariables'] as Record<string, unknown>;
-    deepStrictEqual(Object.keys(env).sort(), [
-      'CAMS_ENDPOINT',
-      'CAMS_TIMEOUT_MS',
-      'CORS_ALLOWED_ORIGINS',
-      'NODE_OPTIONS',
+  before(async () => {
+    home = makeSHome();
+    const env = (extra: Record<string, string> = {}) => sEnv(home, extra);
+    // One `s preview` per scenario, all at once: each costs ~0.5 s of CPU.
+    [plain, custom, anonymous, jwt, hostile, blank, jwtMissing] = await Promise.all([
+      sPreview(process.cwd(), env()),
+      sPreview(process.cwd(), env(DEPLOY_ENV)),
+      sPreview(process.cwd(), env({ FLOW_PREVIEW_AUTH_TYPE: 'anonymous' })),
+      sPreview(
+        process.cwd(),
+        env({
+          FLOW_PREVIEW_AUTH_TYPE: 'jwt',
+          FLOW_PREVIEW_TRIGGER_CONFIG: './deploy/http-trigger-jwt.example.json',
+        }),
+      ),
+      sPreview(process.cwd(), env({ FLOW_PREVIEW_ROLE_NAME: HOSTILE })),
+      sPreview(process.cwd(), env(BLANK)),
+      runS(['preview'], process.cwd(), env({ FLOW_PREVIEW_AUTH_TYPE: 'jwt' })),
     ]);
-    for (const [name, value] of Object.entries(env)) strictEqual(typeof value, 'string', name);
-    ok(Number(env['CAMS_TIMEOUT_MS']) < Number(props(spec)['timeout']) * 1000);
+  });
+  after(() => home.cleanup());
+
+  it('resolves every value with no deploy variables set, and the fc3 props validate against fc3’s schema', () => {
+    assertValid(plain);
+    strictEqual(plain['edition'], '3.0.0');
+    deepStrictEqual(Object.keys(plain['resources'] as object), ['flow-preview']);
   });
 
-  it('is configured by environment variables, typed as fc3 expects, without editing the file', () => {
-    const custom = resolveSpec('s.yaml', {
-      FLOW_PREVIEW_REGION: 'cn-hangzhou',
-      FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-staging',
-      FLOW_PREVIEW_MEMORY_MB: '256',
-      FLOW_PREVIEW_TIMEOUT_S: '20',
-      FLOW_PREVIEW_CAMS_TIMEOUT_MS: '8000',
-      FLOW_PREVIEW_CORS_ALLOWED_ORIGINS: 'https://app.example.com',
-      FLOW_PREVIEW_LOG_PROJECT: 'my-project',
-      FLOW_PREVIEW_LOG_STORE: 'flow-preview',
-    });
+  it('resolves every value with all the deploy variables set, typed as fc3 expects', () => {
     assertValid(custom);
     const p = props(custom);
     deepStrictEqual(
-      [p['region'], p['functionName'], p['memorySize'], p['timeout'], p['logConfig']],
-      ['cn-hangzhou', 'flow-preview-staging', 256, 20, { project: 'my-project', logstore: 'flow-preview' }],
+      [p['region'], p['functionName'], p['memorySize'], p['timeout'], p['role'], p['logConfig']],
+      [
+        'cn-hangzhou',
+        'flow-preview-staging',
+        256,
+        20,
+        'flow-preview-staging-cams',
+        { project: 'my-project', logstore: 'flow-preview' },
+      ],
     );
     deepStrictEqual(p['environmentVariables'], {
       CAMS_ENDPOINT: 'cams.ap-southeast-1.aliyuncs.com',
@@ -94,9 +133,40 @@ describe('s.yaml', () => {
     });
   });
 
-  it('has an HTTP trigger covering the routes (GET, OPTIONS) whose default auth is signed callers, not anonymous', () => {
-    strictEqual(trigger(spec)['triggerType'], 'http');
-    const config = triggerConfig(spec);
+  it('names a literal access alias, validates props before actions, and pins the fc3 version', () => {
+    strictEqual(plain['access'], 'default');
+    strictEqual(plain['validation'], true);
+    ok(
+      /^fc3@\d+\.\d+\.\d+$/.test(String(resource(plain)['component'])),
+      String(resource(plain)['component']),
+    );
+  });
+
+  it('deploys the build output: code ./dist with handler index.handler, an exported function', () => {
+    strictEqual(props(plain)['code'], './dist');
+    strictEqual(props(plain)['handler'], 'index.handler');
+    const [file, exported] = String(props(plain)['handler']).split('.');
+    const bundle = require(join(process.cwd(), 'dist', `${file}.js`)) as Record<string, unknown>;
+    strictEqual(typeof bundle[exported ?? ''], 'function');
+  });
+
+  it('runs on nodejs20 with internet access, 128 MB and a 10 s timeout by default', () => {
+    const p = props(plain);
+    deepStrictEqual(
+      [p['runtime'], p['internetAccess'], p['memorySize'], p['timeout'], p['region'], p['functionName']],
+      ['nodejs20', true, 128, 10, DEFAULTS.region, DEFAULTS.functionName],
+    );
+  });
+
+  it('passes the function its configuration as string environment variables, CAMS timeout below the function’s', () => {
+    const env = props(plain)['environmentVariables'] as Record<string, unknown>;
+    for (const [name, value] of Object.entries(env)) strictEqual(typeof value, 'string', name);
+    ok(Number(env['CAMS_TIMEOUT_MS']) < Number(props(plain)['timeout']) * 1000);
+  });
+
+  it('has an HTTP trigger covering the routes (GET, OPTIONS) whose default auth is signed callers', () => {
+    strictEqual(trigger(plain)['triggerType'], 'http');
+    const config = triggerConfig(plain);
     strictEqual(config['authType'], 'function');
     ok(
       (config['methods'] as string[]).includes('GET') && (config['methods'] as string[]).includes('OPTIONS'),
@@ -104,37 +174,84 @@ describe('s.yaml', () => {
   });
 
   it('switches to anonymous only when asked, and to jwt with an authConfig file', () => {
-    const anonymous = resolveSpec('s.yaml', { FLOW_PREVIEW_AUTH_TYPE: 'anonymous' });
     assertValid(anonymous);
     strictEqual(triggerConfig(anonymous)['authType'], 'anonymous');
-    const jwt = resolveSpec('s.yaml', {
-      FLOW_PREVIEW_AUTH_TYPE: 'jwt',
-      FLOW_PREVIEW_TRIGGER_CONFIG: './deploy/http-trigger-jwt.example.json',
-    });
     assertValid(jwt);
     const auth = triggerConfig(jwt)['authConfig'] as Record<string, unknown>;
     ok(auth['jwks'] && auth['tokenLookup']);
   });
 
   it('fails loudly for jwt without the deployer’s JWKS file', () => {
-    throws(
-      () => resolveSpec('s.yaml', { FLOW_PREVIEW_AUTH_TYPE: 'jwt' }),
-      /file\('\.\/deploy\/http-trigger-jwt\.json'\) not found/,
+    ok(jwtMissing.code !== 0, jwtMissing.stdout);
+    ok(
+      /http-trigger-jwt\.json/.test(jwtMissing.stdout + jwtMissing.stderr),
+      jwtMissing.stdout + jwtMissing.stderr,
     );
   });
 
-  it('gives the function the role the pre-deploy RAM step ensures, after building the bundle', () => {
-    strictEqual(props(spec)['role'], DEFAULT_ROLE_NAME);
-    const steps = spec.resources['flow-preview']?.actions?.['pre-deploy'] ?? [];
+  it('builds, then runs the RAM step with the alias fc3 gets, reading the names and region the props use', async () => {
+    strictEqual(action(plain, 'pre-deploy', 0), 'npm run build');
+    for (const [spec, env] of [
+      [plain, {}],
+      [custom, DEPLOY_ENV],
+      [blank, BLANK], // s takes an empty variable as unset; so must the RAM step
+    ] as const) {
+      const parsed = parseArgs(await shellWords(action(spec, 'pre-deploy', 1)), env);
+      const v = vars(spec);
+      deepStrictEqual(
+        [
+          parsed.command,
+          parsed.access,
+          parsed.roleName,
+          parsed.policyName,
+          parsed.region,
+          parsed.functionName,
+        ],
+        [
+          'ensure',
+          spec['access'],
+          props(spec)['role'],
+          v['policyName'],
+          props(spec)['region'],
+          props(spec)['functionName'],
+        ],
+      );
+      const log = props(spec)['logConfig'] as Record<string, unknown>;
+      deepStrictEqual([parsed.logProject, parsed.logStore], [log['project'], log['logstore']]);
+    }
+  });
+
+  it('removes the role only after a successful remove, with the same alias and names', async () => {
+    const parsed = parseArgs(await shellWords(action(custom, 'success-remove', 0)), DEPLOY_ENV);
     deepStrictEqual(
-      steps.map((s) => s.run.split(' ').slice(0, 4).join(' ')),
-      ['npm run build', 'npx tsx deploy/ram-cli.ts ensure'],
+      [parsed.command, parsed.access, parsed.roleName, parsed.policyName, parsed.region, parsed.functionName],
+      [
+        'remove',
+        'default',
+        'flow-preview-staging-cams',
+        'FlowPreviewStaging',
+        'cn-hangzhou',
+        'flow-preview-staging',
+      ],
     );
-    const args = steps[1]?.run.split(' ').slice(3) ?? [];
-    const parsed = parseArgs(args, {});
-    deepStrictEqual(parsed.target, { roleName: DEFAULT_ROLE_NAME, policyName: DEFAULT_POLICY_NAME });
-    strictEqual(parsed.access, spec.access);
-    strictEqual(parsed.dryRun, false);
+  });
+
+  it('keeps the RAM step’s own defaults equal to what s resolves (npm run ram:plan agrees with npm run deploy)', () => {
+    const v = vars(plain);
+    deepStrictEqual(
+      [plain['access'], v['region'], v['functionName'], v['roleName'], v['policyName']],
+      [DEFAULTS.access, DEFAULTS.region, DEFAULTS.functionName, DEFAULTS.roleName, DEFAULTS.policyName],
+    );
+  });
+
+  it('never pastes an environment value into a shell line: a hostile one stays data, and the RAM step refuses it', async () => {
+    deepStrictEqual(resource(hostile)['actions'], resource(plain)['actions']);
+    strictEqual(props(hostile)['role'], HOSTILE);
+    throws(() => parseArgs(['ensure'], { FLOW_PREVIEW_ROLE_NAME: HOSTILE }), /role name must be/);
+  });
+
+  it('never reached for the network while resolving', () => {
+    deepStrictEqual(home.attempts(), []);
   });
 
   it('grants exactly cams:GetFlowPreviewUrl, and lets only FC assume the role', () => {
@@ -156,12 +273,5 @@ describe('s.yaml', () => {
       return; // outside the workplace the repo's copy stands alone
     }
     strictEqual(readFileSync('deploy/fc3-props.schema.json', 'utf8'), reference);
-  });
-
-  it('runs `npx s --version` from the project’s own devDependency', async () => {
-    const { stdout } = await promisify(execFile)('npx', ['--no-install', 's', '--version'], {
-      env: { ...process.env, HOME: process.env['HOME'] ?? '/tmp' },
-    });
-    ok(/@serverless-devs\/s: 3\.\d+\.\d+/.test(stdout), stdout);
   });
 });

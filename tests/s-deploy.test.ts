@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FcSimulator } from '../dev/fc-simulator.js';
 import { RamSimulator } from '../dev/ram-simulator.js';
-import { configAdd, makeSHome, projectCopy, runS, type SHome, type SResult, sEnv } from './fixtures/s-cli.js';
+import {
+  configAdd,
+  makeSHome,
+  projectCopy,
+  runNpm,
+  runS,
+  type SHome,
+  type SResult,
+  sEnv,
+} from './fixtures/s-cli.js';
 
 const DEFAULT = {
   accessKeyId: 'LTAI.DefaultAlias',
@@ -59,7 +68,10 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
       return [];
     }
   };
-  /** One `s` run in the project copy, with `.env` holding `dotEnv` (as a developer's would). */
+  /**
+   * One `s` run in the project copy, with `.env` holding `dotEnv` (as a developer's would). `npm run deploy -- …`
+   * and `npm run remove -- …` (args starting with `npm`) go through the package.json scripts, as a person types them.
+   */
   const s = async (
     label: string,
     args: string[],
@@ -76,7 +88,9 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
       FC3_STAND_IN_RECORD: recordFile,
       ...extra,
     });
-    const result = await runS(args, project.dir, env);
+    const [first = '', script = '', ...rest] = args;
+    const result =
+      first === 'npm' ? await runNpm(script, rest, project.dir, env) : await runS(args, project.dir, env);
     timings.push(`${label}: ${result.ms} ms`);
     return result;
   };
@@ -166,13 +180,13 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
     });
   });
 
-  describe('s deploy -y -a staging, with the deploy settings in .env', () => {
+  describe('npm run deploy -- -a staging, with the deploy settings in .env', () => {
     let result: SResult;
     let deployed: Recorded;
     let firstRamCall: number;
     before(async () => {
       firstRamCall = ram.calls.length;
-      result = await s('deploy -a staging', ['deploy', '-y', '-a', 'staging'], {
+      result = await s('npm run deploy -- -a staging', ['npm', 'deploy', '-a', 'staging'], {
         FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-staging',
         FLOW_PREVIEW_ROLE_NAME: 'flow-preview-staging-cams',
         FLOW_PREVIEW_POLICY_NAME: 'FlowPreviewStaging',
@@ -298,9 +312,9 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
       ok(fc.deployed.has('flow-preview-staging'));
     });
 
-    it('takes -a NAME and .env to both fc3’s remove and the RAM step', async () => {
+    it('npm run remove -- -a NAME takes the alias and .env to both fc3’s remove and the RAM step', async () => {
       const firstRamCall = ram.calls.length;
-      const result = await s('remove -a staging', ['remove', '-y', '-a', 'staging'], {
+      const result = await s('npm run remove -- -a staging', ['npm', 'remove', '-a', 'staging'], {
         FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-staging',
         FLOW_PREVIEW_ROLE_NAME: 'flow-preview-staging-cams',
         FLOW_PREVIEW_POLICY_NAME: 'FlowPreviewStaging',

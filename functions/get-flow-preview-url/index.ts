@@ -7,6 +7,7 @@
  */
 import middy from '@middy/core';
 import { createCamsClient } from '../../shared/cams/client.js';
+import { bindCaller, callerIdentity, type IdentifiedContext } from '../../shared/fc/caller-identity.js';
 import { resolveCredentials } from '../../shared/fc/credentials.js';
 import {
   type FcContext,
@@ -33,10 +34,12 @@ const previewCalls = new SingleFlight<CachedPreview>();
 /** Browsers may keep a link this long at most, whatever its own lifetime. */
 const MAX_BROWSER_CACHE_S = 3600;
 
-async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext): Promise<Reply> {
+async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext): Promise<Reply> {
   const parsed = parseRequest(event);
   if (parsed.kind === 'preflight') return { statusCode: 204, headers: {}, body: undefined };
-  const { request, refresh } = parsed;
+  // Tenant binding happens before the core: what reaches it (and its cache) is only what this caller may see.
+  const request = bindCaller(parsed.request, context);
+  const { refresh } = parsed;
   const { trace } = context;
   trace.flowId = request.flowId;
   if (request.custSpaceId !== undefined) trace.custSpaceId = request.custSpaceId;
@@ -73,12 +76,13 @@ async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext)
 
 // Order matters: `before` runs top-down, `after`/`onError` bottom-up. So the adapter decodes first and
 // serialises last, the log sees the final reply, and the error boundary answers before headers are added.
-const flowPreview = middy<Invocation, Reply, Error, FlowPreviewContext>({ timeoutEarlyInMillis: 0 })
+const flowPreview = middy<Invocation, Reply, Error, IdentifiedContext>({ timeoutEarlyInMillis: 0 })
   .use(fcAdapter())
   .use(invocationLog())
   .use(withConfig())
   .use(httpHeaders())
   .use(jsonErrors())
+  .use(callerIdentity())
   .handler(getFlowPreviewUrl);
 
 /**

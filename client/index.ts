@@ -22,6 +22,22 @@ export interface FlowPreviewRequest {
   readonly custSpaceId?: string;
   /** Ask for a freshly fetched link instead of the cached one. */
   readonly refresh?: boolean;
+  /** Meta's web-preview parameters, set on the returned link (the names are Meta's). */
+  readonly link?: PreviewLink;
+}
+
+/** How the preview opens: interactive mode, its first action and payload, the phone number, the debug panel. */
+export interface PreviewLink {
+  readonly interactive?: boolean;
+  readonly flow_action?: 'navigate' | 'data_exchange';
+  /** The first screen (and its data) for `navigate`. */
+  readonly flow_action_payload?: {
+    readonly screen: string;
+    readonly data?: Readonly<Record<string, unknown>>;
+  };
+  /** The business phone number whose key encrypts `data_exchange` requests. */
+  readonly phone_number?: string;
+  readonly debug?: boolean;
 }
 
 export interface FlowPreview {
@@ -216,6 +232,10 @@ function triggerRequestUrl(triggerUrl: string, request: FlowPreviewRequest): URL
   const prefix = base.pathname.replace(/\/+$/, '');
   const url = new URL(`${prefix}/flows/${rfc3986(request.flowId)}/preview-url`, base.origin);
   if (request.custSpaceId !== undefined) url.searchParams.set('custSpaceId', request.custSpaceId);
+  for (const [name, value] of Object.entries(request.link ?? {})) {
+    if (value !== undefined)
+      url.searchParams.set(name, typeof value === 'object' ? JSON.stringify(value) : String(value));
+  }
   return url;
 }
 

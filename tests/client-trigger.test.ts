@@ -136,3 +136,29 @@ describe('fetchFlowPreview (HTTP trigger, function auth)', () => {
     strictEqual(gateCalls, calls);
   });
 });
+
+describe('fetchFlowPreview with Meta’s link parameters', () => {
+  it('sends them signed and gets the link with them applied', async () => {
+    const preview = await fetchFlowPreview(
+      {
+        flowId: 'welcome-flow',
+        link: {
+          interactive: true,
+          flow_action: 'navigate',
+          flow_action_payload: { screen: 'WELCOME', data: { a: 1 } },
+          debug: false,
+        },
+      },
+      options(),
+    );
+    const link = new URL(preview.previewUrl);
+    deepStrictEqual(
+      [
+        link.searchParams.get('interactive'),
+        link.searchParams.get('flow_action_payload'),
+        link.searchParams.get('debug'),
+      ],
+      ['true', '{"screen":"WELCOME","data":{"a":1}}', 'false'],
+    );
+  });
+});

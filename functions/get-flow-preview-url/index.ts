@@ -20,6 +20,7 @@ import {
 import { httpHeaders } from '../../shared/fc/http-headers.js';
 import { jsonErrors } from '../../shared/fc/json-errors.js';
 import { invocationLog } from '../../shared/fc/log.js';
+import { applyLinkParams } from '../../shared/fc/preview-link.js';
 import { parseRequest } from '../../shared/fc/request.js';
 import { withConfig } from '../../shared/fc/with-config.js';
 import { getFlowPreview } from '../../shared/preview/get-flow-preview.js';
@@ -39,7 +40,7 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
   if (parsed.kind === 'preflight') return { statusCode: 204, headers: {}, body: undefined };
   // Tenant binding happens before the core: what reaches it (and its cache) is only what this caller may see.
   const request = bindCaller(parsed.request, context);
-  const { refresh } = parsed;
+  const { refresh, link } = parsed;
   const { trace } = context;
   trace.flowId = request.flowId;
   if (request.custSpaceId !== undefined) trace.custSpaceId = request.custSpaceId;
@@ -70,7 +71,8 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
   return {
     statusCode: 200,
     headers: { 'X-Cache': result.cache, 'Cache-Control': `private, max-age=${maxAgeS}` },
-    body: result.preview,
+    // Meta's parameters go on the caller's copy only; the cache keeps the bare link.
+    body: { ...result.preview, previewUrl: applyLinkParams(result.preview.previewUrl, link) },
   };
 }
 

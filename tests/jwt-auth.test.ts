@@ -2,7 +2,7 @@
  * Caller identity on the HTTP trigger: with JWT_* configured, only a valid bearer token gets past the edge, and a
  * token reaches only the spaces its claim grants. Every refusal is asserted whole and never calls CAMS.
  */
-import { deepStrictEqual, strictEqual } from 'node:assert/strict';
+import { deepStrictEqual, match, strictEqual } from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -80,7 +80,7 @@ async function get(
 }
 
 const cors = {
-  Vary: 'Origin',
+  Vary: 'Origin, Authorization',
   'Access-Control-Allow-Origin': ORIGIN,
   'Access-Control-Expose-Headers': 'Retry-After, X-Cache, X-Request-Id',
 };
@@ -466,5 +466,16 @@ describe('JWT_JWKS_URL', () => {
       strictEqual((await get(await sign(rsa))).statusCode, 503);
     });
     strictEqual(cams.calls.length, 0);
+  });
+});
+
+describe('browser caching with caller identity', () => {
+  useJwtEnv(() => ({}));
+
+  it('says Vary: Authorization, so a browser never reuses one caller’s answer for another', async () => {
+    const response = await get(await sign(rsa));
+    strictEqual(response.statusCode, 200);
+    strictEqual(response.headers['Vary'], 'Origin, Authorization');
+    match(response.headers['Cache-Control'] ?? '', /^private, max-age=\d+$/);
   });
 });

@@ -12,7 +12,18 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import { DEFAULT_POLICY_NAME, DEFAULT_ROLE_NAME, parseArgs } from '../deploy/ram-cli.js';
+import { loadConfig } from '../shared/config.js';
 import { type ResolvedSpec, resolveSpec } from './fixtures/s-yaml.js';
+
+/** Caller identity is off unless FLOW_PREVIEW_JWT_* is set: every JWT_* variable empty. */
+const NO_JWT = {
+  JWT_JWKS: '',
+  JWT_JWKS_URL: '',
+  JWT_ISSUER: '',
+  JWT_AUDIENCE: '',
+  JWT_SPACE_CLAIM: '',
+  JWT_ALLOW_NO_SPACE: '',
+};
 
 const schema = JSON.parse(readFileSync('deploy/fc3-props.schema.json', 'utf8'));
 const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
@@ -63,6 +74,12 @@ describe('s.yaml', () => {
       'CAMS_ENDPOINT',
       'CAMS_TIMEOUT_MS',
       'CORS_ALLOWED_ORIGINS',
+      'JWT_ALLOW_NO_SPACE',
+      'JWT_AUDIENCE',
+      'JWT_ISSUER',
+      'JWT_JWKS',
+      'JWT_JWKS_URL',
+      'JWT_SPACE_CLAIM',
       'NODE_OPTIONS',
     ]);
     for (const [name, value] of Object.entries(env)) strictEqual(typeof value, 'string', name);
@@ -91,6 +108,28 @@ describe('s.yaml', () => {
       CAMS_TIMEOUT_MS: '8000',
       CORS_ALLOWED_ORIGINS: 'https://app.example.com',
       NODE_OPTIONS: '--max-semi-space-size=2',
+      ...NO_JWT,
+    });
+  });
+
+  it('passes caller identity settings through to the function, which accepts them; none by default', () => {
+    strictEqual('jwt' in loadConfig(props(spec)['environmentVariables'] as Record<string, string>), false);
+    const jwks = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] });
+    const custom = resolveSpec('s.yaml', {
+      FLOW_PREVIEW_JWT_JWKS: jwks,
+      FLOW_PREVIEW_JWT_ISSUER: 'https://idp.example.com/',
+      FLOW_PREVIEW_JWT_AUDIENCE: 'flow-preview',
+      FLOW_PREVIEW_JWT_SPACE_CLAIM: 'https://example.com/spaces',
+    });
+    assertValid(custom);
+    const env = props(custom)['environmentVariables'] as Record<string, string>;
+    deepStrictEqual(loadConfig(env).jwt, {
+      jwks: { kind: 'inline', json: jwks },
+      issuer: 'https://idp.example.com/',
+      audience: 'flow-preview',
+      spaceClaim: 'https://example.com/spaces',
+      allowNoSpace: false,
+      clockLeewayS: 30,
     });
   });
 

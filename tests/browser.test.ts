@@ -6,8 +6,13 @@
  */
 
 import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { type LocalServer, startLocalServer } from '../dev/local-server.js';
@@ -15,6 +20,9 @@ import { servePage } from '../dev/web-page.js';
 import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
 import { ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
 import { AUDIENCE, ISSUER, jwks, makeKey, SPACE_CLAIM, sign, type TestKey } from './fixtures/jwt.js';
+import { cleanEnv, type Started, start } from './fixtures/process.js';
+
+const run = promisify(execFile);
 
 const CHROMIUM = '/usr/bin/chromium';
 const missing = existsSync(CHROMIUM)
@@ -290,5 +298,69 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
         seen.slice(0, before).filter((e) => e.method === 'GET').length,
       1,
     );
+  });
+});
+
+describe('the example page in Chromium, served by npm start with FLOW_PREVIEW_AUTH_TYPE=jwt', {
+  skip: missing ?? false,
+}, () => {
+  let server: Started;
+  let browser: Browser;
+  let page: Page;
+  let url = '';
+  let dir = '';
+  let env: NodeJS.ProcessEnv = {};
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flow-preview-browser-key-'));
+    env = cleanEnv({
+      PORT: '0',
+      FLOW_PREVIEW_AUTH_TYPE: 'jwt',
+      FLOW_PREVIEW_DEV_KEY_FILE: join(dir, 'key.json'),
+    });
+    server = start('npm', ['start', '--silent'], env);
+    url = (await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1] ?? '';
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    page = await browser.newPage();
+    await page.goto(`${url}/`);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.interrupt();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function submit(token: string): Promise<void> {
+    await page.evaluate(() => {
+      for (const id of ['result', 'error']) {
+        const element = document.getElementById(id);
+        if (element) element.hidden = true;
+      }
+    });
+    await page.fill('#flowId', 'welcome-flow');
+    await page.fill('#token', token);
+    await page.click('#go');
+    await page.waitForFunction(() => {
+      const busy = document.getElementById('go') as HTMLButtonElement | null;
+      const result = document.getElementById('result');
+      const error = document.getElementById('error');
+      return !busy?.disabled && ((result && !result.hidden) || (error && !error.hidden));
+    });
+  }
+
+  it('is refused by the trigger without a token and shows the link with one from npm run token', async () => {
+    await submit('');
+    strictEqual(
+      await page.textContent('#error'),
+      'This function needs a token: paste one in the Token field. (The trigger needs Authorization: Bearer <token>)',
+    );
+    const { stdout } = await run('npm', ['run', 'token', '--silent', '--', '--space', 'cams-abc'], { env });
+    await submit(stdout.trim());
+    ok(await page.isVisible('#result'), (await page.textContent('#error')) ?? '');
+    match((await page.getAttribute('#preview-link', 'href')) ?? '', /^https:\/\/business\.facebook\.com\//);
   });
 });

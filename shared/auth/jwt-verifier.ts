@@ -21,7 +21,7 @@ export type JwtVerification =
   /** The keys at JWT_JWKS_URL could not be fetched or read: no token can be checked (fail closed). */
   | { readonly ok: false; readonly kind: 'unavailable'; readonly cause: unknown };
 
-export const ALLOWED_ALGORITHMS = [
+const ALLOWED_ALGORITHMS = [
   'RS256',
   'RS384',
   'RS512',

@@ -124,6 +124,21 @@ describe('invokeFlowPreview', () => {
     );
   });
 
+  it('passes Meta’s link parameters through and returns the link with them set', async () => {
+    const preview = await invokeFlowPreview(
+      {
+        flowId: 'welcome-flow',
+        link: { interactive: true, flow_action: 'data_exchange', phone_number: '+15550001111' },
+      },
+      options(),
+    );
+    const link = new URL(preview.previewUrl);
+    deepStrictEqual(
+      ['interactive', 'flow_action', 'phone_number'].map((name) => link.searchParams.get(name)),
+      ['true', 'data_exchange', '+15550001111'],
+    );
+  });
+
   it('passes refresh through', async () => {
     await invokeFlowPreview({ flowId: 'welcome-flow' }, options());
     await invokeFlowPreview({ flowId: 'welcome-flow', refresh: true }, options());

@@ -6,6 +6,7 @@ import { deepStrictEqual, match, strictEqual } from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { handler } from '../functions/get-flow-preview-url/index.js';
 import { useCamsSimulator } from './fixtures/cams.js';
 import {
@@ -351,6 +352,29 @@ describe('tenant binding (JWT_SPACE_CLAIM)', () => {
       ),
     );
     strictEqual(withBody.statusCode, 400);
+    const posted = asHttp(
+      await handler(
+        httpEvent({
+          method: 'POST',
+          headers: { Authorization: `Bearer ${tokenA}` },
+          body: '{"custSpaceId":"cams-b"}',
+        }),
+        fcContext(),
+      ),
+    );
+    strictEqual(posted.statusCode, 405);
+    // Two Authorization headers differing only in case arrive joined: never a valid token.
+    const tokenB = await token('cams-b');
+    const twoTokens = asHttp(
+      await handler(
+        httpEvent({
+          headers: { Authorization: `Bearer ${tokenA}`, authorization: `Bearer ${tokenB}` },
+          query: { custSpaceId: 'cams-b' },
+        }),
+        fcContext(),
+      ),
+    );
+    strictEqual(twoTokens.statusCode, 401);
     strictEqual(cams.calls.length, 0);
   });
 
@@ -477,5 +501,37 @@ describe('browser caching with caller identity', () => {
     strictEqual(response.statusCode, 200);
     strictEqual(response.headers['Vary'], 'Origin, Authorization');
     match(response.headers['Cache-Control'] ?? '', /^private, max-age=\d+$/);
+  });
+});
+
+describe('any Authorization header', () => {
+  useJwtEnv(() => ({ JWT_SPACE_CLAIM: SPACE_CLAIM }));
+
+  it('that is not a token the keys signed gets 401, never a CAMS call, never an echo in the log or body', async () => {
+    const genuine = await sign(rsa, { claims: { [SPACE_CLAIM]: 'cams-a' } });
+    const [header, payload] = genuine.split('.');
+    const forged = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.base64String({ maxLength: 200 }).map((part) => `${header}.${part}.${part}`),
+      fc.base64String({ maxLength: 200 }).map((part) => `${header}.${payload}.${part}`),
+      fc.constantFrom(
+        unsignedToken({ [SPACE_CLAIM]: 'cams-a' }),
+        hs256WithPublicKey(rsa, { [SPACE_CLAIM]: 'cams-a' }),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(forged, fc.constantFrom('Bearer ', 'bearer ', ''), async (value, scheme) => {
+        const { result, lines } = await captureLogs(async () =>
+          asHttp(await handler(httpEvent({ headers: { Authorization: `${scheme}${value}` } }), fcContext())),
+        );
+        strictEqual(result.statusCode, 401, result.body);
+        if (value.length >= 8) {
+          strictEqual(lines.join('').includes(value), false);
+          strictEqual(result.body.includes(value), false);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    strictEqual(cams.calls.length, 0);
   });
 });

@@ -62,9 +62,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
   });
   // A request line or header Node cannot parse: answer 400 rather than let the socket error surface.
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
   const { port } = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');

@@ -87,6 +87,12 @@ describe('the local FC front door', () => {
     strictEqual(seen.length, 0);
   });
 
+  it('answers headers over Node’s limit with 431 and a request line it cannot parse with 400, and keeps serving', async () => {
+    strictEqual(statusOf(await rawRequest(server.port, get('/', [`X-Big: ${'x'.repeat(20_000)}`]))), 431);
+    strictEqual(statusOf(await rawRequest(server.port, 'GET /a b c HTTP/1.1\r\n\r\n')), 400);
+    strictEqual(statusOf(await rawRequest(server.port, get('/flows/a/preview-url'))), 200);
+  });
+
   it('serves the example page only at / and /index.html', async () => {
     strictEqual(statusOf(await rawRequest(server.port, get('/?api=http://x'))), 200);
     strictEqual(seen.length, 0);

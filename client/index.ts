@@ -1,9 +1,11 @@
 /**
- * The typed way for another cloud function to call Flow Preview: FC 3.0 InvokeFunction
- * (`POST /2023-03-30/functions/{name}/invocations` on `{accountId}.{region}.fc.aliyuncs.com`, V3 signature) through
- * `@alicloud/fc20230330` 4.1.x, with the direct-invocation payload. Returns the typed preview or throws a typed error.
+ * The typed way for a backend to call Flow Preview, two ways, with one result type and one set of errors:
  *
- * Self-contained for copy-in use: it needs only `@alicloud/fc20230330@4.1.2` and `@alicloud/openapi-client` 0.4.
+ * - `invokeFlowPreview`: FC 3.0 InvokeFunction (`POST /2023-03-30/functions/{name}/invocations` on
+ *   `{accountId}.{region}.fc.aliyuncs.com`) with the direct-invocation payload — for other cloud functions.
+ * - `fetchFlowPreview`: a GET to the HTTP trigger (`function` auth), V3-signed as FC's trigger docs show.
+ *
+ * Both sign with the official `@alicloud/openapi-util` and read the whole answer within one timeout.
  *
  *   import { invokeFlowPreview } from 'flow-preview/client';
  *   const preview = await invokeFlowPreview({ flowId: 'welcome-flow' }, {
@@ -12,16 +14,30 @@
  *   });
  */
 
-import { Readable } from 'node:stream';
-import FunctionCompute, { InvokeFunctionHeaders, InvokeFunctionRequest } from '@alicloud/fc20230330';
-import { Config as OpenApiConfig } from '@alicloud/openapi-client';
-import { RuntimeOptions } from '@alicloud/tea-util';
+import { STATUS_CODES } from 'node:http';
+import { type SignedResponse, send, TransportError } from './signed-request.js';
 
 export interface FlowPreviewRequest {
   readonly flowId: string;
   readonly custSpaceId?: string;
   /** Ask for a freshly fetched link instead of the cached one. */
   readonly refresh?: boolean;
+  /** Meta's web-preview parameters, set on the returned link (the names are Meta's). */
+  readonly link?: PreviewLink;
+}
+
+/** How the preview opens: interactive mode, its first action and payload, the phone number, the debug panel. */
+export interface PreviewLink {
+  readonly interactive?: boolean;
+  readonly flow_action?: 'navigate' | 'data_exchange';
+  /** The first screen (and its data) for `navigate`. */
+  readonly flow_action_payload?: {
+    readonly screen: string;
+    readonly data?: Readonly<Record<string, unknown>>;
+  };
+  /** The business phone number whose key encrypts `data_exchange` requests. */
+  readonly phone_number?: string;
+  readonly debug?: boolean;
 }
 
 export interface FlowPreview {
@@ -48,7 +64,10 @@ export interface InvokeOptions {
   readonly functionName: string;
   /** A version or alias; `LATEST` when absent. */
   readonly qualifier?: string;
-  /** Upper bound for the whole call, ms. Default 10,000 (the function's own timeout is 10 s). */
+  /**
+   * Upper bound for the whole call, answer included, ms. Default 13,000: the function's own timeout (10 s in
+   * s.yaml) plus room for FC's overhead (a cold start, the gateway), so a slow but finished answer is not lost.
+   */
   readonly timeoutMs?: number;
   /** Another endpoint than `{accountId}.{region}.fc.aliyuncs.com`: a host, host:port or http(s):// URL. */
   readonly endpoint?: string;
@@ -98,100 +117,198 @@ export class FunctionComputeError extends Error {
   }
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/** The function's timeout (s.yaml: 10 s) plus FC's overhead (a cold start, the gateway). */
+export const DEFAULT_TIMEOUT_MS = 13_000;
+
+type Credentials = InvokeOptions['credentials'];
+
+function requireCredentials(credentials: Credentials, caller: string) {
+  const { accessKeyId, accessKeySecret, securityToken } = credentials;
+  if (!accessKeyId || !accessKeySecret) {
+    throw new FunctionComputeError(
+      'fc-error',
+      'CredentialsMissing',
+      `${caller} needs the caller’s credentials`,
+    );
+  }
+  return { accessKeyId, accessKeySecret, securityToken };
+}
 
 /** Invokes Flow Preview synchronously; resolves with the preview, rejects with `FlowPreviewError` or `FunctionComputeError`. */
 export async function invokeFlowPreview(
   request: FlowPreviewRequest,
   options: InvokeOptions,
 ): Promise<FlowPreview> {
-  const { accessKeyId, accessKeySecret, securityToken } = options.credentials;
-  if (!accessKeyId || !accessKeySecret) {
+  const credentials = requireCredentials(options.credentials, 'invokeFlowPreview');
+  const base = parseEndpoint(options.endpoint ?? `${options.accountId}.${options.region}.fc.aliyuncs.com`);
+  const url = new URL(`/2023-03-30/functions/${rfc3986(options.functionName)}/invocations`, base);
+  if (options.qualifier) url.searchParams.set('qualifier', options.qualifier);
+  const response = await call({
+    method: 'POST',
+    url,
+    headers: {
+      'x-acs-action': 'InvokeFunction',
+      'x-acs-version': '2023-03-30',
+      'x-fc-invocation-type': 'Sync',
+      'x-fc-log-type': 'None',
+      'content-type': 'application/octet-stream',
+      accept: 'application/json',
+    },
+    body: Buffer.from(JSON.stringify(request)),
+    credentials,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+  const fcRequestId = header(response, 'x-fc-request-id');
+  const text = response.body.toString('utf8');
+  if (response.status >= 300) throw fcRefusal(response, text);
+  const errorType = header(response, 'x-fc-error-type');
+  if (errorType) {
     throw new FunctionComputeError(
-      'fc-error',
-      'CredentialsMissing',
-      'invokeFlowPreview needs the caller’s credentials',
+      'function-error',
+      errorType,
+      `Function Compute reports ${errorType}: ${functionErrorMessage(text)}`,
+      { httpStatus: response.status, fcRequestId },
     );
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const endpoint = parseEndpoint(
-    options.endpoint ?? `${options.accountId}.${options.region}.fc.aliyuncs.com`,
-  );
-  const client = new FunctionCompute(
-    new OpenApiConfig({
-      accessKeyId,
-      accessKeySecret,
-      ...(securityToken ? { securityToken } : {}),
-      endpoint: endpoint.host,
-      protocol: endpoint.protocol,
-      regionId: options.region,
-      readTimeout: timeoutMs,
-      connectTimeout: timeoutMs,
-    }),
-  );
-  const payload = Buffer.from(JSON.stringify(request));
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const response = await Promise.race([
-      client.invokeFunctionWithOptions(
-        options.functionName,
-        new InvokeFunctionRequest({
-          ...(options.qualifier ? { qualifier: options.qualifier } : {}),
-          body: Readable.from([payload]),
-        }),
-        new InvokeFunctionHeaders({ xFcInvocationType: 'Sync', xFcLogType: 'None' }),
-        new RuntimeOptions({ readTimeout: timeoutMs, connectTimeout: timeoutMs }),
-      ),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new FunctionComputeError(
-                'timeout',
-                'Timeout',
-                `Flow Preview did not answer within ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
-      }),
-    ]);
-    const headers = response.headers ?? {};
-    const fcRequestId = headers['x-fc-request-id'];
-    const text = response.body ? (await readAll(response.body)).toString('utf8') : '';
-    const errorType = headers['x-fc-error-type'];
-    if (errorType) {
-      throw new FunctionComputeError(
-        'function-error',
-        errorType,
-        `Function Compute reports ${errorType}: ${functionErrorMessage(text)}`,
-        {
-          httpStatus: response.statusCode,
-          fcRequestId,
-        },
-      );
-    }
+  return readAnswer(text, fcRequestId);
+}
+
+export interface TriggerOptions {
+  /** The HTTP trigger's URL, as `s deploy` prints it: `https://<name>-<id>.<region>.fcapp.run`. */
+  readonly triggerUrl: string;
+  /** An AccessKey or STS key allowed to call the trigger; STS keys send their token in `x-acs-security-token`. */
+  readonly credentials: Credentials;
+  /** Upper bound for the whole call, answer included, ms. Default 13,000 (see `InvokeOptions.timeoutMs`). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Calls the HTTP trigger (`function` auth) with a V3-signed GET; resolves with the preview, rejects with
+ * `FlowPreviewError` (the function's answer) or `FunctionComputeError` (FC's gateway refused, or the call failed).
+ */
+export async function fetchFlowPreview(
+  request: FlowPreviewRequest,
+  options: TriggerOptions,
+): Promise<FlowPreview> {
+  const credentials = requireCredentials(options.credentials, 'fetchFlowPreview');
+  const url = triggerRequestUrl(options.triggerUrl, request);
+  const response = await call({
+    method: 'GET',
+    url,
+    headers: { accept: 'application/json', ...(request.refresh ? { 'cache-control': 'no-cache' } : {}) },
+    credentials,
+    // FC's trigger docs: the header is sent, empty when the key is not an STS key.
+    alwaysSendSecurityToken: true,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+  const fcRequestId = header(response, 'x-fc-request-id') ?? header(response, 'x-request-id');
+  const text = response.body.toString('utf8');
+  const body = parseJson(text);
+  // The function's own answers (success or its JSON error) carry X-Request-Id; anything else is FC's gateway.
+  if (header(response, 'x-request-id') !== undefined && body !== undefined)
     return readAnswer(text, fcRequestId);
+  if (response.status >= 300) throw fcRefusal(response, text);
+  throw new FunctionComputeError(
+    'bad-response',
+    'BadResponse',
+    'The trigger answered with something other than Flow Preview JSON',
+    {
+      httpStatus: response.status,
+      fcRequestId,
+    },
+  );
+}
+
+function triggerRequestUrl(triggerUrl: string, request: FlowPreviewRequest): URL {
+  let base: URL;
+  try {
+    base = new URL(triggerUrl);
+  } catch {
+    throw new FunctionComputeError('fc-error', 'InvalidTriggerUrl', 'triggerUrl must be an http(s):// URL');
+  }
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+    throw new FunctionComputeError('fc-error', 'InvalidTriggerUrl', 'triggerUrl must be an http(s):// URL');
+  }
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const url = new URL(`${prefix}/flows/${rfc3986(request.flowId)}/preview-url`, base.origin);
+  if (request.custSpaceId !== undefined) url.searchParams.set('custSpaceId', request.custSpaceId);
+  for (const [name, value] of Object.entries(request.link ?? {})) {
+    if (value !== undefined)
+      url.searchParams.set(name, typeof value === 'object' ? JSON.stringify(value) : String(value));
+  }
+  return url;
+}
+
+async function call(request: Parameters<typeof send>[0]): Promise<SignedResponse> {
+  try {
+    return await send(request);
   } catch (error) {
-    throw toCallerError(error);
-  } finally {
-    clearTimeout(timer);
+    if (error instanceof TransportError) {
+      const message =
+        error.kind === 'timeout'
+          ? `Flow Preview did not answer within ${request.timeoutMs} ms`
+          : `Function Compute could not be reached (${error.code})`;
+      throw new FunctionComputeError(error.kind, error.code, message, { cause: error });
+    }
+    throw error;
   }
 }
 
-function readAnswer(text: string, fcRequestId: string | undefined): FlowPreview {
-  let body: unknown;
+function header(response: SignedResponse, name: string): string | undefined {
+  const value = response.headers[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
   try {
-    body = JSON.parse(text);
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
+    return undefined;
+  }
+}
+
+/**
+ * FC itself refused or failed the call: its error code when the body has one (`Code`, or FC 2.0's `ErrorCode`),
+ * else a code named after the HTTP status (`BadGateway`), so an HTML 5xx page is still reported with its status.
+ */
+function fcRefusal(response: SignedResponse, text: string): FunctionComputeError {
+  const body = parseJson(text);
+  const given = body?.['Code'] ?? body?.['ErrorCode'] ?? body?.['code'];
+  const code = typeof given === 'string' && given !== '' ? given : statusCode(response.status);
+  const message = body?.['Message'] ?? body?.['ErrorMessage'] ?? body?.['message'];
+  const requestId = body?.['RequestId'] ?? body?.['requestId'];
+  const kind = body === undefined ? `a ${header(response, 'content-type') ?? 'non-JSON'} body` : 'no message';
+  return new FunctionComputeError(
+    'fc-error',
+    code,
+    `Function Compute refused the call: ${code} (HTTP ${response.status}) ${typeof message === 'string' ? message : `(${kind})`}`,
+    {
+      httpStatus: response.status,
+      fcRequestId: typeof requestId === 'string' ? requestId : header(response, 'x-fc-request-id'),
+    },
+  );
+}
+
+function statusCode(status: number): string {
+  const reason = STATUS_CODES[status];
+  return reason
+    ? reason.replace(/[^A-Za-z0-9]+(.)?/g, (_, next: string | undefined) => (next ?? '').toUpperCase())
+    : `Http${status}`;
+}
+
+function readAnswer(text: string, fcRequestId: string | undefined): FlowPreview {
+  const record = parseJson(text);
+  if (record === undefined) {
     throw new FunctionComputeError(
       'bad-response',
       'BadResponse',
-      'Flow Preview answered with something other than JSON',
+      'Flow Preview answered with something other than a JSON object',
       { fcRequestId },
     );
   }
-  const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
   const error = record['error'] as Record<string, unknown> | undefined;
   if (error && typeof error['code'] === 'string' && typeof error['status'] === 'number') {
     throw new FlowPreviewError(
@@ -222,55 +339,29 @@ function readAnswer(text: string, fcRequestId: string | undefined): FlowPreview 
   return { flowId, previewUrl, previewUrlExpires, expiresAt, requestId };
 }
 
-function toCallerError(error: unknown): Error {
-  if (error instanceof FlowPreviewError || error instanceof FunctionComputeError) return error;
-  const fields = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
-  const data = (fields['data'] ?? {}) as Record<string, unknown>;
-  const status = Number(fields['statusCode'] ?? data['statusCode']);
-  if (Number.isFinite(status) && status >= 400) {
-    const code = String(data['Code'] ?? data['code'] ?? fields['code'] ?? 'Unknown');
-    const message = String(data['Message'] ?? data['message'] ?? '');
-    return new FunctionComputeError(
+function functionErrorMessage(text: string): string {
+  const body = parseJson(text);
+  return String(body?.['errorMessage'] ?? body?.['ErrorMessage'] ?? text).slice(0, 300);
+}
+
+/** A host, host:port or http(s):// URL → the base URL requests go to (a bare host means HTTPS). */
+function parseEndpoint(value: string): URL {
+  const withScheme = /^https?:\/\//i.test(value) ? value : `https://${value}`;
+  try {
+    return new URL(withScheme);
+  } catch {
+    throw new FunctionComputeError(
       'fc-error',
-      code,
-      `Function Compute refused the call: ${code} (HTTP ${status}) ${message}`.trim(),
-      {
-        httpStatus: status,
-        fcRequestId: typeof data['RequestId'] === 'string' ? data['RequestId'] : undefined,
-        cause: error,
-      },
+      'InvalidEndpoint',
+      `endpoint ${JSON.stringify(value)} is not a host or URL`,
     );
   }
-  if (fields['name'] === 'RequestTimeoutError') {
-    return new FunctionComputeError('timeout', 'Timeout', 'Flow Preview did not answer in time', {
-      cause: error,
-    });
-  }
-  const code = typeof fields['code'] === 'string' ? fields['code'] : 'NetworkError';
-  return new FunctionComputeError('network', code, `Function Compute could not be reached (${code})`, {
-    cause: error,
-  });
 }
 
-function functionErrorMessage(text: string): string {
-  try {
-    const body = JSON.parse(text) as Record<string, unknown>;
-    return String(body['errorMessage'] ?? body['ErrorMessage'] ?? text).slice(0, 300);
-  } catch {
-    return text.slice(0, 300);
-  }
-}
-
-function parseEndpoint(value: string): { host: string; protocol: 'HTTP' | 'HTTPS' } {
-  const match = /^(https?):\/\/([^/]+)\/?$/i.exec(value);
-  if (match?.[1] && match[2])
-    return { host: match[2], protocol: match[1].toLowerCase() === 'http' ? 'HTTP' : 'HTTPS' };
-  return { host: value, protocol: 'HTTPS' };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream)
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-  return Buffer.concat(chunks);
+/** Path segments fully escaped (RFC 3986: `!'()*` too), so the path signed is byte for byte the path sent. */
+function rfc3986(segment: string): string {
+  return encodeURIComponent(segment).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }

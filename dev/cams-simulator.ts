@@ -69,6 +69,8 @@ export interface CamsSimulatorOptions {
   readonly previewTtlMs?: number;
   readonly maxClockSkewMs?: number;
   readonly now?: () => number;
+  /** How many calls `calls` keeps (the most recent); `callCount` counts them all. Default: all of them. */
+  readonly maxRecordedCalls?: number;
 }
 
 /** What the simulator saw of one request, for tests to assert on. */
@@ -105,8 +107,14 @@ const ERROR_MESSAGES: Record<string, string> = {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
+/** Bounds that keep a long-running simulator's memory flat (npm start may serve any number of calls). */
+const MAX_PREVIEWS = 10_000;
+const MAX_NONCES = 10_000;
+
 export class CamsSimulator extends LoopbackServer {
   readonly calls: RecordedCall[] = [];
+  /** Every call seen since the last reset, including those `calls` no longer keeps. */
+  callCount = 0;
   #options: Required<Omit<CamsSimulatorOptions, 'host' | 'port' | 'credentials' | 'flows' | 'errorFlows'>>;
   #credentials = new Map<string, SimulatorCredential>();
   #flows: Set<string>;
@@ -124,6 +132,7 @@ export class CamsSimulator extends LoopbackServer {
       previewTtlMs: options.previewTtlMs ?? PREVIEW_TTL_MS,
       maxClockSkewMs: options.maxClockSkewMs ?? 15 * 60 * 1000,
       now: options.now ?? Date.now,
+      maxRecordedCalls: options.maxRecordedCalls ?? Number.POSITIVE_INFINITY,
     };
     for (const credential of options.credentials ?? []) this.addCredential(credential);
     this.#flows = new Set(options.flows ?? SAMPLE_FLOWS);
@@ -156,6 +165,7 @@ export class CamsSimulator extends LoopbackServer {
   /** Forgets preview links, rate-limit windows and recorded calls; keeps credentials and flows. */
   reset(): void {
     this.calls.length = 0;
+    this.callCount = 0;
     this.#script.length = 0;
     this.#previews.clear();
     this.#window.clear();
@@ -170,6 +180,8 @@ export class CamsSimulator extends LoopbackServer {
       Object.assign(params, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
     }
     const record = (status: number, code: string, requestId: string): void => {
+      this.callCount += 1;
+      if (this.calls.length >= this.#options.maxRecordedCalls) this.calls.shift();
       this.calls.push({
         accessKeyId:
           headers.get('x-acs-accesskey-id') ??
@@ -317,6 +329,9 @@ export class CamsSimulator extends LoopbackServer {
       url: `https://business.facebook.com/wa/manage/flows/${encodeURIComponent(flowId)}/preview/?token=${randomUUID()}`,
       expires: now + this.#options.previewTtlMs,
     };
+    // Oldest first out: a flood of distinct spaces cannot grow the map without bound.
+    this.#previews.delete(key);
+    if (this.#previews.size >= MAX_PREVIEWS) this.#previews.delete(this.#previews.keys().next().value ?? '');
     this.#previews.set(key, fresh);
     return fresh;
   }
@@ -339,6 +354,12 @@ export class CamsSimulator extends LoopbackServer {
     if (this.#nonces.size < 10_000) return;
     for (const [nonce, at] of this.#nonces) {
       if (now - at > this.#options.maxClockSkewMs) this.#nonces.delete(nonce);
+    }
+    // Still full (more than MAX_NONCES calls within the skew window): forget the oldest. A replay of a nonce
+    // that old would pass; a simulator trades that for bounded memory.
+    for (const nonce of this.#nonces.keys()) {
+      if (this.#nonces.size < MAX_NONCES) break;
+      this.#nonces.delete(nonce);
     }
   }
 

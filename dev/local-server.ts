@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FcContext, FcCredentials } from '../shared/fc/event.js';
-import { close, listen, receive } from './http-kit.js';
+import { close, listen } from './http-kit.js';
+import { parseRequestTarget, type RequestTarget, rawHeaderMap } from './request-target.js';
 
 export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
 
@@ -18,7 +19,24 @@ export interface LocalServerOptions {
   /** `context.function.timeout`, seconds. */
   readonly functionTimeoutS?: number;
   /** Serves requests that the function does not (e.g. the example page at `/`); return false to pass. */
-  readonly extraRoutes?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  readonly extraRoutes?: (req: IncomingMessage, res: ServerResponse, target: RequestTarget) => boolean;
+  /** The trigger's auth, checked before the function runs as FC's gateway does; `undefined` lets a request in. */
+  readonly authorize?: (request: GatedRequest) => Promise<Refusal | undefined> | Refusal | undefined;
+}
+
+/** What the trigger's auth sees of a request. */
+export interface GatedRequest {
+  readonly req: IncomingMessage;
+  readonly target: RequestTarget;
+  readonly body: Buffer;
+}
+
+/** The gateway's answer to a request it refuses. */
+export interface Refusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly headers?: Record<string, string>;
 }
 
 export interface LocalServer {
@@ -33,32 +51,57 @@ const ACCOUNT_ID = '1234567890123456';
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const server: Server = createServer((req, res) => {
-    if (options.extraRoutes?.(req, res)) return;
-    invoke(options, req, res).catch((error: unknown) => {
+    // Nothing a client sends may stop the server: every path through here is guarded.
+    serve(options, req, res).catch((error: unknown) => {
       process.stderr.write(`local server: ${error instanceof Error ? error.message : String(error)}\n`);
       if (!res.headersSent) {
-        res.writeHead(502, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(
-          JSON.stringify({ error: { code: 'FunctionError', message: 'The handler failed', status: 502 } }),
-        );
+        writeError(res, 502, 'FunctionError', 'The handler failed');
+      } else {
+        res.destroy();
       }
     });
+  });
+  // A request line or header Node cannot parse: answer 400 rather than let the socket error surface.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
   });
   const { port } = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   return { url: `http://127.0.0.1:${port}`, port, close: () => close(server) };
 }
 
-async function invoke(options: LocalServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const body = (await receive(req, MAX_BODY_BYTES))?.body;
-  if (body === undefined) {
-    res.writeHead(413, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(
-      JSON.stringify({ error: { code: 'PayloadTooLarge', message: 'Request body too large', status: 413 } }),
-    );
+async function serve(options: LocalServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const target = parseRequestTarget(req.url ?? '');
+  if (target === undefined) {
+    // Drain what the client sent so that the answer reaches it.
+    req.resume();
+    writeError(res, 400, 'BadRequest', 'The request target is not a path or an absolute URL');
     return;
   }
+  if (options.extraRoutes?.(req, res, target)) return;
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === undefined) {
+    writeError(res, 413, 'PayloadTooLarge', 'Request body too large');
+    return;
+  }
+  if (options.authorize !== undefined) {
+    const refusal = await options.authorize({ req, target, body });
+    if (refusal !== undefined) {
+      // The gateway answers, not the function: FC's own error shape, and its request id header.
+      const requestId = `1-${randomUUID()}`;
+      res.writeHead(refusal.status, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-fc-request-id': requestId,
+        ...refusal.headers,
+      });
+      res.end(JSON.stringify({ Code: refusal.code, Message: refusal.message, RequestId: requestId }));
+      return;
+    }
+  }
   const requestId = `1-${randomUUID()}`;
-  const event = toFcEvent(req, body, requestId);
+  const event = toFcEvent(req, target, body, requestId);
   const context: FcContext = {
     requestId,
     region: 'ap-southeast-1',
@@ -75,25 +118,36 @@ async function invoke(options: LocalServerOptions, req: IncomingMessage, res: Se
   writeFcResponse(res, result);
 }
 
-/** Builds the FC 3.0 HTTP trigger event (the "v1" struct) for a Node request. */
-export function toFcEvent(req: IncomingMessage, body: Buffer, requestId: string): Record<string, unknown> {
-  const url = new URL(req.url ?? '/', 'http://local');
-  const headers: Record<string, string> = {};
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] ?? '';
-    const value = req.rawHeaders[i + 1] ?? '';
-    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+/** The whole body, or `undefined` past `maxBytes`. (http-kit's `receive` parses the target with `URL`, which throws on some.) */
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) return undefined;
+    chunks.push(chunk as Buffer);
   }
-  const queryParameters: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) {
-    queryParameters[name] = queryParameters[name] === undefined ? value : `${queryParameters[name]},${value}`;
-  }
+  return Buffer.concat(chunks);
+}
+
+function writeError(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify({ error: { code, message, status } }));
+}
+
+/** Builds the FC 3.0 HTTP trigger event (the "v1" struct) for a Node request, from its raw target and headers. */
+export function toFcEvent(
+  req: IncomingMessage,
+  target: RequestTarget,
+  body: Buffer,
+  requestId: string,
+): Record<string, unknown> {
   const now = Date.now();
   return {
     version: 'v1',
-    rawPath: url.pathname,
-    headers,
-    queryParameters,
+    rawPath: target.rawPath,
+    headers: rawHeaderMap(req.rawHeaders),
+    queryParameters: target.query,
     body: body.length > 0 ? body.toString('base64') : '',
     isBase64Encoded: body.length > 0,
     requestContext: {
@@ -102,7 +156,7 @@ export function toFcEvent(req: IncomingMessage, body: Buffer, requestId: string)
       domainPrefix: 'local',
       http: {
         method: req.method ?? 'GET',
-        path: url.pathname,
+        path: target.rawPath,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: req.headers['user-agent'] ?? '',

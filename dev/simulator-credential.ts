@@ -7,3 +7,13 @@ export const LOCAL_SIMULATOR_CREDENTIAL = {
   accessKeySecret: 'local-simulator-secret-not-a-real-key',
   securityToken: 'local-simulator-security-token',
 } as const;
+
+/**
+ * The key `npm start` accepts from callers of its trigger with FLOW_PREVIEW_AUTH_TYPE=function (an STS-style key,
+ * so the token check runs too). Not a real key.
+ */
+export const LOCAL_TRIGGER_CALLER = {
+  accessKeyId: 'STS.LocalTriggerCallerKeyId',
+  accessKeySecret: 'local-trigger-caller-secret-not-a-real-key',
+  securityToken: 'local-trigger-caller-security-token',
+} as const;

@@ -4,12 +4,13 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import type { RequestTarget } from './request-target.js';
 
 const PAGE = readFileSync(join(__dirname, '..', 'web', 'index.html'));
 
 /** An `extraRoutes` for the local server: answers GET / and /index.html, passes everything else on. */
-export function servePage(req: IncomingMessage, res: ServerResponse): boolean {
-  const path = new URL(req.url ?? '/', 'http://local').pathname;
+export function servePage(req: IncomingMessage, res: ServerResponse, target: RequestTarget): boolean {
+  const path = target.rawPath;
   if (req.method !== 'GET' || (path !== '/' && path !== '/index.html')) return false;
   res.writeHead(200, {
     'content-type': 'text/html; charset=utf-8',

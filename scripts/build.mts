@@ -3,9 +3,20 @@
  * `handler`, so that `code: ./dist` + `handler: index.handler` deploys it with no node_modules.
  */
 import { rm, stat } from 'node:fs/promises';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const outfile = 'dist/index.js';
+
+/** Resolves the lazy `import('../auth/jwt-verifier.js')` to the sibling file, left as a runtime require. */
+const jwtVerifierAsSibling: Plugin = {
+  name: 'jwt-verifier-as-sibling',
+  setup(on) {
+    on.onResolve({ filter: /\/auth\/jwt-verifier\.js$/ }, () => ({
+      path: './jwt-verifier.js',
+      external: true,
+    }));
+  },
+};
 
 await rm('dist', { recursive: true, force: true });
 await rm('lib', { recursive: true, force: true });
@@ -21,10 +32,30 @@ await build({
   legalComments: 'external',
   // openapi-client reads XML only for XML error bodies; a small reader of that shape replaces xml2js & co.
   alias: { '@alicloud/tea-xml': './shared/cams/tea-xml-lite.ts' },
+  // The JWT verifier (and jose) stays out of the main bundle: required from dist/jwt-verifier.js on first use.
+  plugins: [jwtVerifierAsSibling],
+  // ... as a plain require() inside the promise, not an ES module import.
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
 const { size } = await stat(outfile);
 process.stdout.write(`built ${outfile} (${(size / 1024).toFixed(1)} KiB)\n`);
+
+// Caller identity, loaded by dist/index.js only when JWT_* is configured (see shared/fc/caller-identity.ts).
+await build({
+  entryPoints: ['shared/auth/jwt-verifier.ts'],
+  outfile: 'dist/jwt-verifier.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  keepNames: true,
+  legalComments: 'external',
+  logLevel: 'warning',
+});
+const verifierSize = (await stat('dist/jwt-verifier.js')).size;
+process.stdout.write(`built dist/jwt-verifier.js (${(verifierSize / 1024).toFixed(1)} KiB)\n`);
 
 // The caller module for other functions (`flow-preview/client`): its SDK stays a dependency, not inlined.
 await build({

@@ -23,6 +23,8 @@ export interface Config {
   readonly corsAllowedOrigins: ReadonlySet<string>;
   /** Credentials from `ALIBABA_CLOUD_*`, the fallback when the invocation context has none. */
   readonly envCredentials: Credentials | undefined;
+  /** Caller identity for HTTP requests (`JWT_*`); absent when no JWKS is configured. */
+  readonly jwt?: JwtConfig;
 }
 
 export const DEFAULT_CAMS_HOST = 'cams.ap-southeast-1.aliyuncs.com';
@@ -39,6 +41,7 @@ export function loadConfig(env: Env = process.env): Config {
     camsTimeoutMs: parseTimeout(env['CAMS_TIMEOUT_MS']),
     corsAllowedOrigins: parseOrigins(env['CORS_ALLOWED_ORIGINS']),
     envCredentials: readEnvCredentials(env),
+    ...readJwtConfig(env),
   };
 }
 
@@ -124,4 +127,132 @@ function readEnvCredentials(env: Env): Credentials | undefined {
   if (!accessKeyId || !accessKeySecret) return undefined;
   const securityToken = env['ALIBABA_CLOUD_SECURITY_TOKEN'];
   return securityToken ? { accessKeyId, accessKeySecret, securityToken } : { accessKeyId, accessKeySecret };
+}
+
+// ---- Caller identity (JWT_*) -------------------------------------------------------------------------------
+
+/** Where the verification keys come from: the JWKS itself (as the trigger config holds it), or a URL. */
+export type JwksSource =
+  | { readonly kind: 'inline'; readonly json: string }
+  | { readonly kind: 'url'; readonly url: string };
+
+export interface JwtConfig {
+  readonly jwks: JwksSource;
+  readonly issuer: string;
+  readonly audience: string;
+  /** The top-level claim holding the caller's space(s), used verbatim; undefined: no tenant binding. */
+  readonly spaceClaim: string | undefined;
+  /** Whether a token naming no space may reach account-level flows (no custSpaceId). */
+  readonly allowNoSpace: boolean;
+  /** Clock tolerance for `exp` / `nbf`, seconds (0–60). */
+  readonly clockLeewayS: number;
+}
+
+export const DEFAULT_JWT_CLOCK_LEEWAY_S = 30;
+const MAX_JWT_CLOCK_LEEWAY_S = 60;
+const JWT_SETTINGS = [
+  'JWT_JWKS',
+  'JWT_JWKS_URL',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_SPACE_CLAIM',
+  'JWT_ALLOW_NO_SPACE',
+  'JWT_CLOCK_LEEWAY_S',
+] as const;
+
+/**
+ * The JWT block: all or nothing. With neither JWKS setting, any other JWT_* setting is an error rather than
+ * silently ignored (an operator who set JWT_SPACE_CLAIM believes tenants are bound).
+ */
+function readJwtConfig(env: Env): { jwt?: JwtConfig } {
+  const value = (name: (typeof JWT_SETTINGS)[number]): string => env[name]?.trim() ?? '';
+  const inline = value('JWT_JWKS');
+  const url = value('JWT_JWKS_URL');
+  if (inline === '' && url === '') {
+    const stray = JWT_SETTINGS.find((name) => value(name) !== '');
+    if (stray !== undefined) {
+      throw new ConfigError(stray, 'is set, but neither JWT_JWKS nor JWT_JWKS_URL is', value(stray));
+    }
+    return {};
+  }
+  if (inline !== '' && url !== '') {
+    throw new ConfigError('JWT_JWKS_URL', 'cannot be set together with JWT_JWKS; choose one', url);
+  }
+  const jwks: JwksSource = inline !== '' ? { kind: 'inline', json: checkJwks(inline) } : parseJwksUrl(url);
+  const required = (name: 'JWT_ISSUER' | 'JWT_AUDIENCE'): string => {
+    const setting = value(name);
+    if (setting === '') throw new ConfigError(name, 'is required when a JWKS is configured', setting);
+    return setting;
+  };
+  const allowNoSpace = value('JWT_ALLOW_NO_SPACE');
+  if (allowNoSpace !== '' && allowNoSpace !== 'true' && allowNoSpace !== 'false') {
+    throw new ConfigError('JWT_ALLOW_NO_SPACE', "must be 'true' or 'false'", allowNoSpace);
+  }
+  const leeway = value('JWT_CLOCK_LEEWAY_S');
+  if (leeway !== '' && !(/^\d{1,2}$/.test(leeway) && Number(leeway) <= MAX_JWT_CLOCK_LEEWAY_S)) {
+    throw new ConfigError('JWT_CLOCK_LEEWAY_S', 'must be a whole number of seconds from 0 to 60', leeway);
+  }
+  // The claim name is used verbatim (it may be a URL-like name), so only surrounding spaces are refused.
+  const spaceClaim = env['JWT_SPACE_CLAIM'] ?? '';
+  if (spaceClaim !== spaceClaim.trim()) {
+    throw new ConfigError('JWT_SPACE_CLAIM', 'must not start or end with spaces', spaceClaim);
+  }
+  return {
+    jwt: {
+      jwks,
+      issuer: required('JWT_ISSUER'),
+      audience: required('JWT_AUDIENCE'),
+      spaceClaim: spaceClaim === '' ? undefined : spaceClaim,
+      allowNoSpace: allowNoSpace === 'true',
+      clockLeewayS: leeway === '' ? DEFAULT_JWT_CLOCK_LEEWAY_S : Number(leeway),
+    },
+  };
+}
+
+const PUBLIC_KEY_TYPES = new Set(['RSA', 'EC', 'OKP']);
+
+/** JWT_JWKS must be a JWKS of public keys: a pasted private or shared key is refused, and never quoted. */
+function checkJwks(json: string): string {
+  const fail = (why: string): never => {
+    throw new ConfigError('JWT_JWKS', why, '(not shown)');
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return fail(
+      'is not JSON; it must be a JWKS like {"keys": [{"kty": "RSA", "kid": "…", "n": "…", "e": "AQAB"}]}',
+    );
+  }
+  const keys =
+    typeof parsed === 'object' && parsed !== null ? (parsed as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(keys) || keys.length === 0) fail('must be a JWKS object with a non-empty "keys" array');
+  for (const key of keys as unknown[]) {
+    if (typeof key !== 'object' || key === null) return fail('has a key that is not an object');
+    const record = key as Record<string, unknown>;
+    if (typeof record['kty'] !== 'string' || !PUBLIC_KEY_TYPES.has(record['kty'])) {
+      fail('keys must be public RSA, EC or OKP keys (shared "oct" keys are not accepted)');
+    }
+    if ('d' in record || 'p' in record || 'k' in record)
+      fail('holds private key material; publish only public keys');
+  }
+  return json;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function parseJwksUrl(value: string): JwksSource {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('JWT_JWKS_URL', 'is not a valid URL', value);
+  }
+  // Keys fetched over plain HTTP could be swapped in transit; only a loopback server (development) may use it.
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+  if (!secure) throw new ConfigError('JWT_JWKS_URL', 'must be an https:// URL', value);
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError('JWT_JWKS_URL', 'must not carry credentials', value);
+  }
+  return { kind: 'url', url: url.href };
 }

@@ -5,15 +5,24 @@
  * a preflighted fresh-link request); without it, the browser blocks the answer and the page says so.
  */
 
-import { match, ok, strictEqual } from 'node:assert/strict';
+import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { type LocalServer, startLocalServer } from '../dev/local-server.js';
 import { servePage } from '../dev/web-page.js';
 import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
 import { ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
+import { AUDIENCE, ISSUER, jwks, makeKey, SPACE_CLAIM, sign, type TestKey } from './fixtures/jwt.js';
+import { cleanEnv, type Started, start } from './fixtures/process.js';
+
+const run = promisify(execFile);
 
 const CHROMIUM = '/usr/bin/chromium';
 const missing = existsSync(CHROMIUM)
@@ -146,5 +155,212 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
     } finally {
       restore();
     }
+  });
+});
+
+describe('the example page in Chromium, with caller identity (JWT_*)', { skip: missing ?? false }, () => {
+  let cams: CamsSimulator;
+  let pageServer: LocalServer;
+  let functionServer: LocalServer;
+  let browser: Browser;
+  let page: Page;
+  let restoreEnv: () => void;
+  let key: TestKey;
+  const seen: Array<{ method: string; authorization: string | undefined; query: Record<string, string> }> =
+    [];
+
+  before(async () => {
+    silenceLogs();
+    key = await makeKey('ES256', 'browser-key');
+    cams = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS] });
+    pageServer = await startLocalServer({ handler, credentials: ROLE_CREDENTIALS, extraRoutes: servePage });
+    functionServer = await startLocalServer({
+      handler: (event, context) => {
+        const parsed = JSON.parse(event.toString()) as {
+          requestContext: { http: { method: string } };
+          headers: Record<string, string>;
+          queryParameters: Record<string, string>;
+        };
+        seen.push({
+          method: parsed.requestContext.http.method,
+          authorization: parsed.headers['Authorization'] ?? parsed.headers['authorization'],
+          query: parsed.queryParameters,
+        });
+        return handler(event, context);
+      },
+      credentials: ROLE_CREDENTIALS,
+    });
+    restoreEnv = setEnv({
+      CAMS_ENDPOINT: cams.url,
+      CORS_ALLOWED_ORIGINS: pageServer.url,
+      JWT_JWKS: jwks(key),
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      JWT_SPACE_CLAIM: SPACE_CLAIM,
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    page = await browser.newPage();
+    await page.goto(`${pageServer.url}/?api=${functionServer.url}`);
+  });
+  after(async () => {
+    await browser?.close();
+    restoreEnv?.();
+    await functionServer?.close();
+    await pageServer?.close();
+    await cams?.stop();
+  });
+
+  async function ask(fields: { flowId: string; custSpaceId?: string; token?: string }): Promise<void> {
+    await page.evaluate(() => {
+      for (const id of ['result', 'error']) {
+        const element = document.getElementById(id);
+        if (element) element.hidden = true;
+      }
+    });
+    await page.fill('#flowId', fields.flowId);
+    await page.fill('#custSpaceId', fields.custSpaceId ?? '');
+    await page.fill('#token', fields.token ?? '');
+    await page.click('#go');
+    await page.waitForFunction(() => {
+      const busy = document.getElementById('go') as HTMLButtonElement | null;
+      const result = document.getElementById('result');
+      const error = document.getElementById('error');
+      return !busy?.disabled && ((result && !result.hidden) || (error && !error.hidden));
+    });
+  }
+
+  it('sends the token from the token field, trimmed, and shows the link for the token’s own space', async () => {
+    previewCache.clear();
+    seen.length = 0;
+    const token = await sign(key, { claims: { [SPACE_CLAIM]: 'cams-a' } });
+    await ask({ flowId: '  welcome-flow ', token: ` ${token}\n` });
+    ok(await page.isVisible('#result'), (await page.textContent('#error')) ?? '');
+    strictEqual(seen.at(-1)?.authorization, `Bearer ${token}`);
+    deepStrictEqual(
+      cams.calls.map((call) => call.params['CustSpaceId']),
+      ['cams-a'],
+    );
+  });
+
+  it('says a token is needed when none is given (401), and that it was not accepted when expired', async () => {
+    await ask({ flowId: 'welcome-flow' });
+    strictEqual(
+      await page.textContent('#error'),
+      'This function needs a token: paste one in the Token field. (This endpoint needs a token: send Authorization: Bearer <token>)',
+    );
+    await ask({ flowId: 'welcome-flow', token: await sign(key, { expiresIn: -3600 }) });
+    strictEqual(
+      await page.textContent('#error'),
+      'Your token was not accepted — get a new one and try again. (The token has expired)',
+    );
+  });
+
+  it('says the token does not allow another tenant’s space (403)', async () => {
+    const calls = cams.calls.length;
+    await ask({
+      flowId: 'welcome-flow',
+      custSpaceId: ' cams-b ',
+      token: await sign(key, { claims: { [SPACE_CLAIM]: 'cams-a' } }),
+    });
+    strictEqual(
+      await page.textContent('#error'),
+      'Your token does not allow this space — check the Space id, or leave it empty to use your own. (Your token does not grant access to this custSpaceId)',
+    );
+    strictEqual(seen.at(-1)?.query['custSpaceId'], 'cams-b');
+    strictEqual(cams.calls.length, calls);
+  });
+
+  it('shows that it is busy while waiting, and cannot be submitted twice', async () => {
+    cams.script({ kind: 'delay', ms: 700 });
+    const token = await sign(key, { claims: { [SPACE_CLAIM]: 'cams-busy' } });
+    await page.fill('#flowId', 'order_status_01');
+    await page.fill('#custSpaceId', '');
+    await page.fill('#token', token);
+    const before = seen.length;
+    await page.click('#go');
+    await page.waitForFunction(
+      () => (document.getElementById('go') as HTMLButtonElement | null)?.disabled === true,
+    );
+    strictEqual(await page.getAttribute('#form', 'aria-busy'), 'true');
+    strictEqual(await page.textContent('#busy'), 'Asking Flow Preview…');
+    await page.evaluate(() => (document.getElementById('form') as HTMLFormElement | null)?.requestSubmit());
+    await page.waitForFunction(
+      () => (document.getElementById('go') as HTMLButtonElement | null)?.disabled === false,
+    );
+    strictEqual(await page.getAttribute('#form', 'aria-busy'), 'false');
+    ok(await page.isVisible('#result'));
+    strictEqual(
+      seen.filter((entry) => entry.method === 'GET').length -
+        seen.slice(0, before).filter((e) => e.method === 'GET').length,
+      1,
+    );
+  });
+});
+
+describe('the example page in Chromium, served by npm start with FLOW_PREVIEW_AUTH_TYPE=jwt', {
+  skip: missing ?? false,
+}, () => {
+  let server: Started;
+  let browser: Browser;
+  let page: Page;
+  let url = '';
+  let dir = '';
+  let env: NodeJS.ProcessEnv = {};
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'flow-preview-browser-key-'));
+    env = cleanEnv({
+      PORT: '0',
+      FLOW_PREVIEW_AUTH_TYPE: 'jwt',
+      FLOW_PREVIEW_DEV_KEY_FILE: join(dir, 'key.json'),
+    });
+    server = start('npm', ['start', '--silent'], env);
+    url = (await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1] ?? '';
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    page = await browser.newPage();
+    await page.goto(`${url}/`);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.interrupt();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function submit(token: string): Promise<void> {
+    await page.evaluate(() => {
+      for (const id of ['result', 'error']) {
+        const element = document.getElementById(id);
+        if (element) element.hidden = true;
+      }
+    });
+    await page.fill('#flowId', 'welcome-flow');
+    await page.fill('#token', token);
+    await page.click('#go');
+    await page.waitForFunction(() => {
+      const busy = document.getElementById('go') as HTMLButtonElement | null;
+      const result = document.getElementById('result');
+      const error = document.getElementById('error');
+      return !busy?.disabled && ((result && !result.hidden) || (error && !error.hidden));
+    });
+  }
+
+  it('is refused by the trigger without a token and shows the link with one from npm run token', async () => {
+    await submit('');
+    strictEqual(
+      await page.textContent('#error'),
+      'This function needs a token: paste one in the Token field. (The trigger needs Authorization: Bearer <token>)',
+    );
+    const { stdout } = await run('npm', ['run', 'token', '--silent', '--', '--space', 'cams-abc'], { env });
+    await submit(stdout.trim());
+    ok(await page.isVisible('#result'), (await page.textContent('#error')) ?? '');
+    match((await page.getAttribute('#preview-link', 'href')) ?? '', /^https:\/\/business\.facebook\.com\//);
   });
 });

@@ -4,7 +4,11 @@
  * a crashing function, FC's refusals and a timeout.
  */
 import { deepStrictEqual, match, ok, rejects, strictEqual } from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import FunctionCompute, { InvokeFunctionHeaders, InvokeFunctionRequest } from '@alicloud/fc20230330';
+import { Config as OpenApiConfig } from '@alicloud/openapi-client';
+import { RuntimeOptions } from '@alicloud/tea-util';
 import {
   type FlowPreview,
   FlowPreviewError,
@@ -89,6 +93,49 @@ describe('invokeFlowPreview', () => {
     deepStrictEqual(
       [cams.calls[0]?.accessKeyId, cams.calls[0]?.params['CustSpaceId']],
       [ROLE_CREDENTIALS.accessKeyId, 'cams-1'],
+    );
+  });
+
+  it('is accepted by FC where the official SDK (@alicloud/fc20230330, the reference client) is, and reads the same answer', async () => {
+    const sdk = new FunctionCompute(
+      new OpenApiConfig({
+        ...CALLER,
+        endpoint: new URL(fc.url).host,
+        protocol: 'HTTP',
+        regionId: 'ap-southeast-1',
+      }),
+    );
+    const reference = await sdk.invokeFunctionWithOptions(
+      'flow-preview',
+      new InvokeFunctionRequest({ body: Readable.from([Buffer.from('{"flowId":"welcome-flow"}')]) }),
+      new InvokeFunctionHeaders({ xFcInvocationType: 'Sync' }),
+      new RuntimeOptions({}),
+    );
+    const chunks: Buffer[] = [];
+    for await (const chunk of reference.body ?? []) chunks.push(Buffer.from(chunk as Buffer));
+    const ours = await invokeFlowPreview({ flowId: 'welcome-flow' }, options());
+    deepStrictEqual(ours, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    deepStrictEqual(
+      fc.invocations.map((call) => [call.accessKeyId, call.status]),
+      [
+        [CALLER.accessKeyId, 200],
+        [CALLER.accessKeyId, 200],
+      ],
+    );
+  });
+
+  it('passes Meta’s link parameters through and returns the link with them set', async () => {
+    const preview = await invokeFlowPreview(
+      {
+        flowId: 'welcome-flow',
+        link: { interactive: true, flow_action: 'data_exchange', phone_number: '+15550001111' },
+      },
+      options(),
+    );
+    const link = new URL(preview.previewUrl);
+    deepStrictEqual(
+      ['interactive', 'flow_action', 'phone_number'].map((name) => link.searchParams.get(name)),
+      ['true', 'data_exchange', '+15550001111'],
     );
   });
 

@@ -1,9 +1,18 @@
 /** `npm start` end to end: the real command, a real HTTP request, Ctrl-C. */
-import { deepStrictEqual, match, strictEqual } from 'node:assert/strict';
+import { deepStrictEqual, match, rejects, strictEqual } from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { fetchFlowPreview } from '../client/index.js';
 import { startCamsSimulator } from '../dev/cams-simulator.js';
 import { signedCamsRequest } from '../dev/signed-request.js';
 import { cleanEnv, start } from './fixtures/process.js';
+import { get as rawGet, rawRequest, statusOf } from './fixtures/raw-http.js';
+
+const run = promisify(execFile);
 
 describe('npm start', () => {
   it('serves a preview URL from the embedded CAMS simulator with no cloud credentials, and stops on Ctrl-C', async () => {
@@ -99,5 +108,140 @@ describe('npm run simulator', () => {
       const { code, signal } = await simulator.interrupt();
       strictEqual(code === 0 || signal === 'SIGINT', true);
     }
+  });
+});
+
+describe('npm start is as strict as FC’s front door', () => {
+  it('survives malformed request targets and 1,000 hostile requests, and still answers', async () => {
+    const server = start('npm', ['start', '--silent'], cleanEnv({ PORT: '0' }));
+    try {
+      const [, url] = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:(\d+))/);
+      const port = Number(new URL(url ?? '').port);
+      for (const target of ['http://[::1', '//[', 'http://%zz/']) {
+        const status = statusOf(await rawRequest(port, rawGet(target)));
+        strictEqual(status > 0 && status < 500, true, `${target}: ${status}`);
+      }
+      // The function, not the front door, decides about these: it sees them raw (404/400), as on FC.
+      const asOnFc: Array<[string, number]> = [
+        ['/flows/x/../welcome-flow/preview-url', 404],
+        ['/flows/x/%2e%2e/welcome-flow/preview-url', 404],
+        ['/flows\\welcome-flow/preview-url', 404],
+        ['/flows/welcome-flow/preview-url?__proto__=1', 400],
+        ['/flows/welcome-flow/preview-url?constructor=1', 400],
+      ];
+      for (const [target, status] of asOnFc) {
+        strictEqual(statusOf(await rawRequest(port, rawGet(target))), status, target);
+      }
+      const hostile = (i: number): string | Buffer => {
+        const pick = [
+          () => rawGet(`/flows/${'%'.repeat(i % 7)}zz/preview-url`),
+          () => rawGet(`http://[${i}`),
+          () => rawGet(`/flows/welcome-flow/preview-url?${'a=1&'.repeat(200)}`),
+          () => rawGet('/', [`X-Big: ${'x'.repeat(20_000)}`]),
+          () => rawGet('/flows/welcome-flow/preview-url', ['__proto__: {"polluted":true}', 'constructor: x']),
+          () => Buffer.from([0x47, 0x45, 0x54, 0x20, 0xff, 0xfe, 0x00, 0x0d, 0x0a, 0x0d, 0x0a]),
+          () => `BREW /pot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+          () =>
+            `GET /flows/a/preview-url HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n`,
+          () => `POST /flows/a/preview-url HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc`,
+          () => 'GET / HTTP/1.1\r\nHost',
+        ];
+        return (pick[i % pick.length] ?? pick[0])?.() ?? '';
+      };
+      for (let round = 0; round < 20; round += 1) {
+        await Promise.all(
+          Array.from({ length: 50 }, (_, i) => rawRequest(port, hostile(round * 50 + i), 300)),
+        );
+      }
+      strictEqual(server.child.exitCode, null, server.output());
+      strictEqual((await fetch(`${url}/flows/welcome-flow/preview-url`)).status, 200);
+    } finally {
+      await server.interrupt();
+    }
+  });
+});
+
+describe('npm start enforces the trigger’s auth (FLOW_PREVIEW_AUTH_TYPE)', () => {
+  it('function: a request signed by the caller module passes, an unsigned one gets 403', async () => {
+    const server = start(
+      'npm',
+      ['start', '--silent'],
+      cleanEnv({ PORT: '0', FLOW_PREVIEW_AUTH_TYPE: 'function' }),
+    );
+    try {
+      const [, url] = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const [, accessKeyId, accessKeySecret, securityToken] = await server.waitFor(
+        /Accepted caller key: accessKeyId=(\S+) accessKeySecret=(\S+) securityToken=(\S+)/,
+      );
+      const credentials = {
+        accessKeyId: accessKeyId ?? '',
+        accessKeySecret: accessKeySecret ?? '',
+        securityToken: securityToken ?? '',
+      };
+      const preview = await fetchFlowPreview(
+        { flowId: 'welcome-flow' },
+        { triggerUrl: url ?? '', credentials },
+      );
+      strictEqual(preview.flowId, 'welcome-flow');
+      await rejects(
+        fetchFlowPreview(
+          { flowId: 'welcome-flow' },
+          { triggerUrl: url ?? '', credentials: { ...credentials, accessKeySecret: 'guess' } },
+        ),
+        {
+          code: 'SignatureDoesNotMatch',
+          httpStatus: 403,
+        },
+      );
+      strictEqual((await fetch(`${url}/flows/welcome-flow/preview-url`)).status, 403);
+    } finally {
+      await server.interrupt();
+    }
+  });
+
+  it('jwt: a token from npm run token passes and is bound to its space; none gets 401', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flow-preview-devkey-'));
+    const env = cleanEnv({
+      PORT: '0',
+      FLOW_PREVIEW_AUTH_TYPE: 'jwt',
+      FLOW_PREVIEW_DEV_KEY_FILE: join(dir, 'key.json'),
+    });
+    for (const key of Object.keys(env)) if (key.startsWith('JWT_')) delete env[key];
+    const server = start('npm', ['start', '--silent'], env);
+    try {
+      const [, url] = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      match(server.output(), /Trigger auth: jwt/);
+      const { stdout } = await run('npm', ['run', 'token', '--silent', '--', '--space', 'cams-abc'], { env });
+      const token = stdout.trim();
+      match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+      const auth = { Authorization: `Bearer ${token}` };
+      const ok = await fetch(`${url}/flows/welcome-flow/preview-url`, { headers: auth });
+      strictEqual(ok.status, 200);
+      const other = await fetch(`${url}/flows/welcome-flow/preview-url?custSpaceId=cams-other`, {
+        headers: auth,
+      });
+      strictEqual(other.status, 403);
+      strictEqual(((await other.json()) as { error: { code: string } }).error.code, 'SpaceNotAllowed');
+      const none = await fetch(`${url}/flows/welcome-flow/preview-url`);
+      strictEqual(none.status, 401);
+      strictEqual(none.headers.get('www-authenticate'), 'Bearer realm="flow-preview"');
+      strictEqual(server.output().includes(token), false);
+    } finally {
+      await server.interrupt();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unknown FLOW_PREVIEW_AUTH_TYPE at start', async () => {
+    const server = start(
+      'npm',
+      ['start', '--silent'],
+      cleanEnv({ PORT: '0', FLOW_PREVIEW_AUTH_TYPE: 'jwks' }),
+    );
+    const { code } = await new Promise<{ code: number | null }>((resolve) =>
+      server.child.on('exit', (exitCode) => resolve({ code: exitCode })),
+    );
+    strictEqual(code, 1);
+    match(server.output(), /FLOW_PREVIEW_AUTH_TYPE must be anonymous, function or jwt, got "jwks"/);
   });
 });

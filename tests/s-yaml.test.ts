@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import { DEFAULTS, parseArgs } from '../deploy/ram-cli.js';
+import { loadConfig } from '../shared/config.js';
 import { makeSHome, runS, type SHome, sEnv, sPreview } from './fixtures/s-cli.js';
 
 type Spec = Record<string, unknown>;
@@ -58,6 +59,23 @@ async function shellWords(runLine: string): Promise<string[]> {
   return stdout.split('\0').slice(0, -1);
 }
 
+/** Caller identity is off unless FLOW_PREVIEW_JWT_* is set: every JWT_* variable empty. */
+const NO_JWT = {
+  JWT_JWKS: '',
+  JWT_JWKS_URL: '',
+  JWT_ISSUER: '',
+  JWT_AUDIENCE: '',
+  JWT_SPACE_CLAIM: '',
+  JWT_ALLOW_NO_SPACE: '',
+};
+const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] });
+const JWT_ENV = {
+  FLOW_PREVIEW_JWT_JWKS: JWKS,
+  FLOW_PREVIEW_JWT_ISSUER: 'https://idp.example.com/',
+  FLOW_PREVIEW_JWT_AUDIENCE: 'flow-preview',
+  FLOW_PREVIEW_JWT_SPACE_CLAIM: 'https://example.com/spaces',
+};
+
 const HOSTILE = `a b'; touch /tmp/x; echo "$HOME`;
 const DEPLOY_ENV = {
   FLOW_PREVIEW_REGION: 'cn-hangzhou',
@@ -80,6 +98,7 @@ describe('s.yaml as the real s resolves it', () => {
   let jwt: Spec;
   let hostile: Spec;
   let blank: Spec;
+  let identity: Spec;
   let jwtMissing: Awaited<ReturnType<typeof runS>>;
   const BLANK = Object.fromEntries(Object.keys(DEPLOY_ENV).map((key) => [key, '']));
 
@@ -87,7 +106,7 @@ describe('s.yaml as the real s resolves it', () => {
     home = makeSHome();
     const env = (extra: Record<string, string> = {}) => sEnv(home, extra);
     // One `s preview` per scenario, all at once: each costs ~0.5 s of CPU.
-    [plain, custom, anonymous, jwt, hostile, blank, jwtMissing] = await Promise.all([
+    [plain, custom, anonymous, jwt, hostile, blank, identity, jwtMissing] = await Promise.all([
       sPreview(process.cwd(), env()),
       sPreview(process.cwd(), env(DEPLOY_ENV)),
       sPreview(process.cwd(), env({ FLOW_PREVIEW_AUTH_TYPE: 'anonymous' })),
@@ -100,6 +119,7 @@ describe('s.yaml as the real s resolves it', () => {
       ),
       sPreview(process.cwd(), env({ FLOW_PREVIEW_ROLE_NAME: HOSTILE })),
       sPreview(process.cwd(), env(BLANK)),
+      sPreview(process.cwd(), env(JWT_ENV)),
       runS(['preview'], process.cwd(), env({ FLOW_PREVIEW_AUTH_TYPE: 'jwt' })),
     ]);
   });
@@ -130,6 +150,21 @@ describe('s.yaml as the real s resolves it', () => {
       CAMS_TIMEOUT_MS: '8000',
       CORS_ALLOWED_ORIGINS: 'https://app.example.com',
       NODE_OPTIONS: '--max-semi-space-size=2',
+      ...NO_JWT,
+    });
+  });
+
+  it('passes caller identity settings through to the function, which accepts them; none by default', () => {
+    strictEqual('jwt' in loadConfig(props(plain)['environmentVariables'] as Record<string, string>), false);
+    assertValid(identity);
+    const env = props(identity)['environmentVariables'] as Record<string, string>;
+    deepStrictEqual(loadConfig(env).jwt, {
+      jwks: { kind: 'inline', json: JWKS },
+      issuer: 'https://idp.example.com/',
+      audience: 'flow-preview',
+      spaceClaim: 'https://example.com/spaces',
+      allowNoSpace: false,
+      clockLeewayS: 30,
     });
   });
 

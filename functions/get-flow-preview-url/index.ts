@@ -7,6 +7,7 @@
  */
 import middy from '@middy/core';
 import { createCamsClient } from '../../shared/cams/client.js';
+import { bindCaller, callerIdentity, type IdentifiedContext } from '../../shared/fc/caller-identity.js';
 import { resolveCredentials } from '../../shared/fc/credentials.js';
 import {
   type FcContext,
@@ -19,6 +20,7 @@ import {
 import { httpHeaders } from '../../shared/fc/http-headers.js';
 import { jsonErrors } from '../../shared/fc/json-errors.js';
 import { invocationLog } from '../../shared/fc/log.js';
+import { applyLinkParams } from '../../shared/fc/preview-link.js';
 import { parseRequest } from '../../shared/fc/request.js';
 import { withConfig } from '../../shared/fc/with-config.js';
 import { getFlowPreview } from '../../shared/preview/get-flow-preview.js';
@@ -33,10 +35,12 @@ const previewCalls = new SingleFlight<CachedPreview>();
 /** Browsers may keep a link this long at most, whatever its own lifetime. */
 const MAX_BROWSER_CACHE_S = 3600;
 
-async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext): Promise<Reply> {
+async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext): Promise<Reply> {
   const parsed = parseRequest(event);
   if (parsed.kind === 'preflight') return { statusCode: 204, headers: {}, body: undefined };
-  const { request, refresh } = parsed;
+  // Tenant binding happens before the core: what reaches it (and its cache) is only what this caller may see.
+  const request = bindCaller(parsed.request, context);
+  const { refresh, link } = parsed;
   const { trace } = context;
   trace.flowId = request.flowId;
   if (request.custSpaceId !== undefined) trace.custSpaceId = request.custSpaceId;
@@ -67,18 +71,20 @@ async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext)
   return {
     statusCode: 200,
     headers: { 'X-Cache': result.cache, 'Cache-Control': `private, max-age=${maxAgeS}` },
-    body: result.preview,
+    // Meta's parameters go on the caller's copy only; the cache keeps the bare link.
+    body: { ...result.preview, previewUrl: applyLinkParams(result.preview.previewUrl, link) },
   };
 }
 
 // Order matters: `before` runs top-down, `after`/`onError` bottom-up. So the adapter decodes first and
 // serialises last, the log sees the final reply, and the error boundary answers before headers are added.
-const flowPreview = middy<Invocation, Reply, Error, FlowPreviewContext>({ timeoutEarlyInMillis: 0 })
+const flowPreview = middy<Invocation, Reply, Error, IdentifiedContext>({ timeoutEarlyInMillis: 0 })
   .use(fcAdapter())
   .use(invocationLog())
   .use(withConfig())
   .use(httpHeaders())
   .use(jsonErrors())
+  .use(callerIdentity())
   .handler(getFlowPreviewUrl);
 
 /**

@@ -49,8 +49,11 @@ export interface InvocationTrace {
   cache?: CacheOutcome;
   camsCalls: number;
   retries: RetryRecord[];
-  /** The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails. */
-  readonly secrets: readonly string[];
+  /**
+   * The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails;
+   * the caller-identity middleware adds the bearer token.
+   */
+  readonly secrets: string[];
 }
 
 /** The function timeout assumed when the context does not give one (seconds): what s.yaml deploys. */

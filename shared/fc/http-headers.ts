@@ -22,7 +22,7 @@ function decorate(request: HeadersRequest): void {
   const event = request.event as HttpInvocation | { kind: string };
   const reply = request.response as Reply | undefined;
   if (event.kind !== 'http' || reply === undefined) return;
-  reply.headers = {
+  const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
     'X-Request-Id': request.context.trace.requestId,
     'X-Content-Type-Options': 'nosniff',
@@ -30,6 +30,11 @@ function decorate(request: HeadersRequest): void {
     ...corsHeaders(event as HttpInvocation, request.context.config?.corsAllowedOrigins),
     ...reply.headers,
   };
+  // With caller identity the answer depends on the token: a browser must not reuse one caller's link for another.
+  if (request.context.config?.jwt !== undefined) {
+    headers['Vary'] = headers['Vary'] === undefined ? 'Authorization' : `${headers['Vary']}, Authorization`;
+  }
+  reply.headers = headers;
 }
 
 function corsHeaders(http: HttpInvocation, allowed: ReadonlySet<string> | undefined): Record<string, string> {

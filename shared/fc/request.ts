@@ -6,10 +6,24 @@ import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from '..
 import { isRecord } from '../is-record.js';
 import type { FlowPreviewRequest } from '../preview/ports.js';
 import type { DirectInvocation, HttpInvocation, Invocation } from './event.js';
+import {
+  linkParamsFromJson,
+  linkParamsFromQuery,
+  PREVIEW_LINK_PARAMS,
+  type PreviewLinkParams,
+} from './preview-link.js';
 
 export type ParsedRequest =
-  /** `refresh`: the caller asks for a fresh link (`Cache-Control: no-cache`, or `"refresh": true`). */
-  | { readonly kind: 'preview'; readonly request: FlowPreviewRequest; readonly refresh: boolean }
+  /**
+   * `refresh`: the caller asks for a fresh link (`Cache-Control: no-cache`, or `"refresh": true`).
+   * `link`: Meta's preview parameters to set on the returned link (the core never sees them).
+   */
+  | {
+      readonly kind: 'preview';
+      readonly request: FlowPreviewRequest;
+      readonly refresh: boolean;
+      readonly link: PreviewLinkParams;
+    }
   | { readonly kind: 'preflight' };
 
 const FLOW_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -29,11 +43,11 @@ function parseHttp(http: HttpInvocation): ParsedRequest {
   if (decodeBody(http) !== '') {
     throw new InvalidInputError('InvalidRequest', 'GET takes no request body; send the flow id in the path');
   }
-  const unknown = [...http.query.keys()].filter((name) => name !== 'custSpaceId');
+  const unknown = [...http.query.keys()].filter((name) => !QUERY_PARAMS.has(name));
   if (unknown.length > 0) {
     throw new InvalidInputError(
       'InvalidRequest',
-      `Unknown query parameter ${quote(unknown[0] ?? '')}; only custSpaceId is accepted`,
+      `Unknown query parameter ${quote(unknown[0] ?? '')}; accepted: ${[...QUERY_PARAMS].join(', ')}`,
     );
   }
   const flowId = validateFlowId(decodePathSegment(match[1] ?? ''));
@@ -47,8 +61,11 @@ function parseHttp(http: HttpInvocation): ParsedRequest {
     kind: 'preview',
     request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId },
     refresh,
+    link: linkParamsFromQuery(http.query),
   };
 }
+
+const QUERY_PARAMS = new Set(['custSpaceId', ...PREVIEW_LINK_PARAMS]);
 
 function decodeBody(http: HttpInvocation): string {
   if (!http.isBase64Encoded) return http.body;
@@ -70,7 +87,7 @@ function decodePathSegment(segment: string): string {
   }
 }
 
-const DIRECT_KEYS = new Set(['flowId', 'FlowId', 'custSpaceId', 'CustSpaceId', 'refresh']);
+const DIRECT_KEYS = new Set(['flowId', 'FlowId', 'custSpaceId', 'CustSpaceId', 'refresh', 'link']);
 const PAYLOAD_HINT = 'the payload must be a JSON object like {"flowId": "...", "custSpaceId": "..."}';
 
 function parseDirect(direct: DirectInvocation): ParsedRequest {
@@ -95,6 +112,7 @@ function parseDirect(direct: DirectInvocation): ParsedRequest {
     kind: 'preview',
     request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId },
     refresh,
+    link: linkParamsFromJson(payload['link']),
   };
 }
 

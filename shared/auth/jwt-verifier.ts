@@ -1,0 +1,106 @@
+/**
+ * Verifies a bearer token against the configured JWKS with `jose`. Built as its own file (dist/jwt-verifier.js)
+ * and loaded only when JWT_* is configured, so a function without caller identity never pays for it at cold start.
+ *
+ * Only the configured keys count: a token's `jku`, `x5u` or embedded `jwk` header is never followed or trusted
+ * (jose reads only `kid` and `alg` to pick a key from the set it is given). Only asymmetric algorithms are
+ * accepted, so a token "signed" with HS256 using a public key as the secret fails, as does `alg: none`.
+ */
+import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import type { JwksSource, JwtConfig } from '../config.js';
+import type { VerifiedClaims } from './tenant.js';
+
+/**
+ * What a verification ends in. Plain data, not error classes: this file is its own bundle, so an error class it
+ * made would not be the main bundle's class (`instanceof HttpError` would fail there).
+ */
+export type JwtVerification =
+  | { readonly ok: true; readonly claims: VerifiedClaims }
+  /** The token is missing something, malformed, expired or wrongly signed: a 401 whose message says which. */
+  | { readonly ok: false; readonly kind: 'invalid'; readonly message: string; readonly cause: unknown }
+  /** The keys at JWT_JWKS_URL could not be fetched or read: no token can be checked (fail closed). */
+  | { readonly ok: false; readonly kind: 'unavailable'; readonly cause: unknown };
+
+const ALLOWED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
+
+/** How long a fetch of JWT_JWKS_URL may take; short, as the invocation's deadline covers it and the CAMS call. */
+const JWKS_FETCH_TIMEOUT_MS = 3000;
+
+// Key sets survive warm invocations: a remote set keeps its fetched keys (jose refetches on an unknown kid,
+// at most every 30 s, and after 10 min), a local one its imported keys.
+const keySets = new Map<string, JWTVerifyGetKey>();
+
+function keySet(source: JwksSource): JWTVerifyGetKey {
+  const id = `${source.kind}:${source.kind === 'url' ? source.url : source.json}`;
+  let set = keySets.get(id);
+  if (set === undefined) {
+    set =
+      source.kind === 'url'
+        ? createRemoteJWKSet(new URL(source.url), { timeoutDuration: JWKS_FETCH_TIMEOUT_MS })
+        : createLocalJWKSet(JSON.parse(source.json));
+    // Configurations change rarely; a small bound keeps a flapping environment from growing the map.
+    if (keySets.size >= 8) keySets.clear();
+    keySets.set(id, set);
+  }
+  return set;
+}
+
+/**
+ * Verifies `token`'s signature, `iss`, `aud`, `exp` (required) and `nbf`, within the configured clock leeway.
+ * Rejects only for an unexpected failure (a bug), never for a bad token or an unreachable key source.
+ */
+export async function verifyJwt(token: string, config: JwtConfig): Promise<JwtVerification> {
+  try {
+    const { payload } = await jwtVerify(token, keySet(config.jwks), {
+      algorithms: ALLOWED_ALGORITHMS,
+      issuer: config.issuer,
+      audience: config.audience,
+      requiredClaims: ['exp'],
+      clockTolerance: config.clockLeewayS,
+    });
+    return { ok: true, claims: payload };
+  } catch (error) {
+    return classify(error, config.jwks.kind);
+  }
+}
+
+function classify(error: unknown, source: JwksSource['kind']): JwtVerification {
+  const invalid = (message: string): JwtVerification => ({
+    ok: false,
+    kind: 'invalid',
+    message,
+    cause: error,
+  });
+  if (error instanceof errors.JWTExpired) return invalid('The token has expired');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf' || error.claim === 'iat') return invalid('The token is not valid yet');
+    if (error.claim === 'exp')
+      return invalid('The token has no expiry (exp); tokens without one are refused');
+    if (error.claim === 'iss') return invalid('The token was issued by another issuer');
+    if (error.claim === 'aud') return invalid('The token was issued for another audience');
+    return invalid(`The token's ${error.claim} claim is invalid`);
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) return invalid('The token was not signed by a known key');
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return invalid('The token is signed with an algorithm that is not accepted');
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return invalid('The token signature is invalid');
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid)
+    return invalid('The token is malformed');
+  // Anything else while keys come from a URL is the key source failing (timeout, refused, not a JWKS): fail closed.
+  if (source === 'url') return { ok: false, kind: 'unavailable', cause: error };
+  throw error;
+}

@@ -1,22 +1,27 @@
 /**
  * The CAMS GetFlowPreviewUrl call over @alicloud/openapi-client (RPC style, V3 signature): credentials in, a
- * typed result or a `CamsError` out. A client is made per invocation because credentials rotate.
+ * typed result or a `CamsError` out (or `CamsRequestNotSentError` when nothing could be sent). A client is made per invocation because credentials rotate.
  */
-import { randomUUID } from 'node:crypto';
-import { subscribe } from 'node:diagnostics_channel';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type OpenApiClient from '@alicloud/openapi-client';
 import { OpenApiRequest } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials, Endpoint } from '../config.js';
-import { CamsError, type DeniedSummary } from '../errors.js';
+import { CamsError, CamsRequestNotSentError, type DeniedSummary } from '../errors.js';
 import { isRecord } from '../is-record.js';
 import type { CamsCallOptions, CamsClient, CamsPreview, FlowPreviewRequest } from '../preview/ports.js';
 import { openApiClient, rpcParams } from './openapi.js';
+import { endWireCall, traceWireCall, type WireCall } from './sdk-workarounds.js';
 
 const PARAMS = rpcParams('GetFlowPreviewUrl', '2020-06-06');
 
 const USER_AGENT = 'flow-preview/0.1';
+
+/**
+ * The SDK's own timeouts sit a little past ours, so the deadline this client enforces (and the `timeout` failure
+ * it reports) is the one that rules; they remain a backstop.
+ */
+const SDK_TIMEOUT_SLACK_MS = 250;
 
 export function createCamsClient(endpoint: Endpoint, credentials: Credentials): CamsClient {
   const client = openApiClient(endpoint, credentials, USER_AGENT);
@@ -25,88 +30,54 @@ export function createCamsClient(endpoint: Endpoint, credentials: Credentials): 
   };
 }
 
+/**
+ * One attempt. It ends — by success, failure, its own timeout or the caller's abort — with its request and socket
+ * gone unless the answer was read to the end (then the socket goes back to the keep-alive pool).
+ */
 async function call(
   client: OpenApiClient,
   request: FlowPreviewRequest,
-  { timeoutMs }: CamsCallOptions,
+  { timeoutMs, signal, onSent }: CamsCallOptions,
 ): Promise<CamsPreview> {
+  signal?.throwIfAborted();
   const body: Record<string, string> = { FlowId: request.flowId };
   if (request.custSpaceId !== undefined) body['CustSpaceId'] = request.custSpaceId;
-  const callId = randomUUID();
-  const seen: SeenResponse = { statusCode: undefined, headers: {} };
-  pending.set(callId, seen);
+  const sdkTimeoutMs = timeoutMs + SDK_TIMEOUT_SLACK_MS;
+  const { call: wire, result } = traceWireCall(onSent, () =>
+    client.callApi(
+      PARAMS,
+      new OpenApiRequest({ body }),
+      new RuntimeOptions({ readTimeout: sdkTimeoutMs, connectTimeout: sdkTimeoutMs }),
+    ),
+  );
+  // The SDK's promise may settle after the call has ended (it is abandoned then): never an unhandled rejection.
+  result.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const cutOff = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CamsError({ kind: 'timeout', timeoutMs })), timeoutMs);
+    if (signal !== undefined) {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
   try {
-    const result: Record<string, unknown> = await Promise.race([
-      client.callApi(
-        PARAMS,
-        new OpenApiRequest({ body, headers: { [CALL_ID_HEADER]: callId } }),
-        new RuntimeOptions({ readTimeout: timeoutMs, connectTimeout: timeoutMs }),
-      ),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CamsError({ kind: 'timeout', timeoutMs })), timeoutMs);
-      }),
-    ]);
-    return readSuccess(Number(result['statusCode']), result['body'], seen, request);
+    const answer: Record<string, unknown> = await Promise.race([result, cutOff]);
+    return readSuccess(Number(answer['statusCode']), answer['body'], wire, request);
   } catch (error) {
-    throw toCamsError(error, seen, timeoutMs);
+    if (signal?.aborted && error === signal.reason) throw error;
+    throw toCamsError(error, wire, timeoutMs);
   } finally {
     clearTimeout(timer);
-    releaseReadTimer(seen);
-    pending.delete(callId);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    endWireCall(wire);
   }
-}
-
-/**
- * openapi-client throws on HTTP ≥ 400 without the response headers, which carry the rate-limit hint
- * (`x-ratelimit-user-api: Limit:5,Remain:0,TimeLeft:800`) and the request id of unreadable bodies. Node's
- * http diagnostics channel shows every client response; a per-call header ties it back to the call.
- */
-const CALL_ID_HEADER = 'x-flow-preview-call-id';
-
-interface SeenResponse {
-  statusCode: number | undefined;
-  headers: IncomingMessage['headers'];
-  /** httpx's read timer for this request (see `releaseReadTimer`). */
-  readTimer?: unknown;
-}
-
-const pending = new Map<string, SeenResponse>();
-
-subscribe('http.client.response.finish', (message) => {
-  const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
-  const callId = request.getHeader(CALL_ID_HEADER);
-  const seen = typeof callId === 'string' ? pending.get(callId) : undefined;
-  if (seen === undefined) return;
-  seen.statusCode = response.statusCode;
-  seen.headers = response.headers;
-  seen.readTimer = readTimerOf(request.socket);
-});
-
-/**
- * httpx (under openapi-client) arms a read timer on the socket for each request and clears it only in its own
- * `read()`, which tea-util never calls. Each call's request and response then stay alive until `readTimeout`
- * elapses: about 9 KB per call for 5 s, tens of MB under a burst. The deadline is ours (the race in `call`), so
- * the timer is cleared once the call settles. It is taken when the response arrives, while the socket is still
- * this request's: a pooled socket may carry another request's timer by the time the call settles.
- */
-function readTimerOf(socket: unknown): unknown {
-  if (typeof socket !== 'object' || socket === null) return undefined;
-  const key = Object.getOwnPropertySymbols(socket).find(
-    (symbol) => symbol.description === 'TIMER::READ_TIMER',
-  );
-  return key === undefined ? undefined : (socket as Record<symbol, unknown>)[key];
-}
-
-function releaseReadTimer(seen: SeenResponse): void {
-  const timer = seen.readTimer;
-  if (timer !== undefined && timer !== null) clearTimeout(timer as NodeJS.Timeout);
 }
 
 function readSuccess(
   statusCode: number,
   body: unknown,
-  seen: SeenResponse,
+  seen: WireCall,
   request: FlowPreviewRequest,
 ): CamsPreview {
   const requestId = readRequestId(body, seen);
@@ -129,7 +100,7 @@ function readSuccess(
   return { flowId: request.flowId, previewUrl, previewUrlExpires, requestId };
 }
 
-function toCamsError(error: unknown, seen: SeenResponse, timeoutMs: number): CamsError {
+function toCamsError(error: unknown, seen: WireCall, timeoutMs: number): Error {
   if (error instanceof CamsError) return error;
   const fields = isRecord(error) ? error : {};
   if (fields['name'] === 'RequestTimeoutError')
@@ -149,11 +120,19 @@ function toCamsError(error: unknown, seen: SeenResponse, timeoutMs: number): Cam
     );
   }
   const errorCode = typeof fields['code'] === 'string' ? fields['code'] : undefined;
-  if (errorCode !== undefined && /^E[A-Z_]+$/.test(errorCode)) {
+  // Nothing left the process: Node or the SDK refused to build the request (a header value with a control
+  // character, an argument of the wrong type: `ERR_INVALID_CHAR`, `ERR_INVALID_ARG_TYPE`). A local fault.
+  if (seen.request === undefined) return new CamsRequestNotSentError({ cause: error });
+  if (errorCode !== undefined && (SYSTEM_ERROR_CODE.test(errorCode) || NODE_ERROR_CODE.test(errorCode))) {
     return new CamsError({ kind: 'network', errorCode }, { cause: error });
   }
   return new CamsError({ kind: 'network', errorCode: 'UNKNOWN' }, { cause: error });
 }
+
+/** An operating system error code (`ECONNRESET`, `EAI_AGAIN`); Node's own `ERR_*` codes are not among them. */
+const SYSTEM_ERROR_CODE = /^E(?!RR_)[A-Z0-9]+(?:_[A-Z0-9]+)*$/;
+/** Node's codes for failures after the request left (`ERR_TLS_CERT_ALTNAME_INVALID`, `ERR_SSL_…`). */
+const NODE_ERROR_CODE = /^ERR_[A-Z0-9_]{1,60}$/;
 
 /** A CAMS error code is an identifier like `Throttling.User`; anything else is not trusted as one. */
 const CAMS_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,79}$/;
@@ -163,7 +142,7 @@ function codeError(
   httpStatus: number,
   requestId: string | undefined,
   accessDeniedDetail: unknown,
-  seen: SeenResponse,
+  seen: WireCall,
 ): CamsError | undefined {
   if (typeof code !== 'string' || !CAMS_CODE.test(code)) return undefined;
   return new CamsError({
@@ -176,7 +155,7 @@ function codeError(
   });
 }
 
-function readRequestId(body: unknown, seen: SeenResponse): string | undefined {
+function readRequestId(body: unknown, seen: WireCall): string | undefined {
   const fromBody = isRecord(body) ? body['RequestId'] : undefined;
   if (typeof fromBody === 'string' && fromBody !== '') return fromBody;
   const fromHeader = seen.headers['x-acs-request-id'];
@@ -184,7 +163,7 @@ function readRequestId(body: unknown, seen: SeenResponse): string | undefined {
 }
 
 /** `TimeLeft` (ms) from `x-ratelimit-user-api` or `x-ratelimit-user`, e.g. `Limit:5,Remain:0,TimeLeft:800,…`. */
-export function readTimeLeft(headers: IncomingMessage['headers']): number | undefined {
+export function readTimeLeft(headers: IncomingHttpHeaders): number | undefined {
   for (const name of ['x-ratelimit-user-api', 'x-ratelimit-user']) {
     const value = headers[name];
     const match = typeof value === 'string' ? /(?:^|,)\s*TimeLeft:(\d{1,9})\s*(?:,|$)/.exec(value) : null;

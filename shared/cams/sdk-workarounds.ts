@@ -1,0 +1,123 @@
+/**
+ * Every place this project works around @alicloud/openapi-client and the packages under it, in one file. Each
+ * workaround names the upstream behaviour it answers (package@version, file and line as published on npm);
+ * tests/sdk-workarounds.test.ts runs the real packages and fails when that behaviour changes, so the workaround can
+ * be dropped. Versions are pinned exactly in package.json (tea-util also through `overrides`).
+ *
+ * Runtime workarounds (this file): finding one call's own `ClientRequest` and response without a header of ours on
+ * the wire, ending that request when the call ends, and releasing httpx's read timer.
+ * Bundle workarounds (`BUNDLE_ALIASES`, used by scripts/build.mts): stand-ins for SDK parts CAMS calls never use.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe } from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
+/** What one SDK call put on the wire and saw come back. Lives only as long as the call. */
+export interface WireCall {
+  /** The call's request, once the SDK has created it (it has then left the process). */
+  request: ClientRequest | undefined;
+  response: IncomingMessage | undefined;
+  statusCode: number | undefined;
+  headers: IncomingHttpHeaders;
+  /** httpx's read timer for this request (see `releaseHttpxReadTimer`). */
+  readTimer: unknown;
+  /** Set when the call is over: a request the SDK creates after that is destroyed at once. */
+  ended: boolean;
+  readonly onSent: (() => void) | undefined;
+}
+
+/**
+ * WORKAROUND `noCancellation` — the SDK cannot cancel a call.
+ * `@alicloud/openapi-client@0.4.15` `callApi(params, request, runtime)` (dist/client.js line 1253) takes no signal,
+ * and `@alicloud/tea-typescript@1.8.0` `doAction` (dist/tea.js lines 160–217) passes httpx no way to reach the
+ * `ClientRequest` it creates. Node's http diagnostics channel announces every client request synchronously in
+ * `http.request()`, inside the caller's async context: an `AsyncLocalStorage` store set around the SDK call is
+ * therefore the call's own, and the request found there is the one to destroy when the call ends early.
+ *
+ * WORKAROUND `errorWithoutHeaders` — an HTTP ≥ 400 answer loses its headers.
+ * `@alicloud/openapi-client@0.4.15` dist/client.js line 1037 throws `$tea.newError({ code, message, data,
+ * description, accessDeniedDetail })`: no response headers, which carry the rate-limit hint
+ * (`x-ratelimit-user-api: …,TimeLeft:800`) and the request id of bodies that are not JSON. The response is read
+ * from the diagnostics channel, tied to the call by its `ClientRequest` (no header of ours is sent).
+ */
+const currentCall = new AsyncLocalStorage<WireCall>();
+const callOfRequest = new WeakMap<ClientRequest, WireCall>();
+let subscribed = false;
+
+function subscribeOnce(): void {
+  if (subscribed) return;
+  subscribed = true;
+  subscribe('http.client.request.start', (message) => {
+    const call = currentCall.getStore();
+    if (call === undefined) return;
+    const { request } = message as { request: ClientRequest };
+    if (call.ended) {
+      // The call was abandoned while the SDK was still signing: this request must not outlive it.
+      request.destroy();
+      return;
+    }
+    call.request = request;
+    callOfRequest.set(request, call);
+    call.onSent?.();
+  });
+  subscribe('http.client.response.finish', (message) => {
+    const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
+    const call = callOfRequest.get(request);
+    if (call === undefined || call.ended) return;
+    call.response = response;
+    call.statusCode = response.statusCode;
+    call.headers = response.headers;
+    call.readTimer = httpxReadTimerOf(request.socket);
+  });
+}
+
+/** Runs one SDK call so that its request can be found, counted when it leaves, and ended with it. */
+export function traceWireCall<T>(onSent: (() => void) | undefined, sdkCall: () => Promise<T>) {
+  subscribeOnce();
+  const call: WireCall = {
+    request: undefined,
+    response: undefined,
+    statusCode: undefined,
+    headers: {},
+    readTimer: undefined,
+    ended: false,
+    onSent,
+  };
+  return { call, result: currentCall.run(call, sdkCall) };
+}
+
+/**
+ * Ends a call: a request whose answer was not read to the end (a timeout, the caller's abort, a failure mid-body)
+ * is destroyed with its socket, so nothing of it stays open; a completed one keeps its pooled socket.
+ */
+export function endWireCall(call: WireCall): void {
+  call.ended = true;
+  releaseHttpxReadTimer(call.readTimer);
+  const { request, response } = call;
+  if (request !== undefined && response?.complete !== true) request.destroy();
+  // The pooled socket keeps the async context it was created in (this call's store): hold nothing big there.
+  call.request = undefined;
+  call.response = undefined;
+  call.readTimer = undefined;
+}
+
+/**
+ * WORKAROUND `httpxReadTimer` — httpx keeps every request alive for `readTimeout` after it has been answered.
+ * `httpx@2.3.3` lib/index.js lines 130–146 arm a read timer per request and store it on the socket under
+ * `Symbol('TIMER::READ_TIMER')`; only httpx's own `read()` (lines 193–215) clears it, and
+ * `@alicloud/tea-util@1.4.9` reads bodies with its own `read()` (dist/client.js line 96), never httpx's. Each
+ * answered call's request and response would stay reachable from that timer until it fires (about 9 KB a call for
+ * 5 s). The timer is taken when the response arrives, while the socket is still this request's (a pooled socket
+ * may carry another request's timer by the time the call ends), and cleared when the call ends.
+ */
+export function httpxReadTimerOf(socket: unknown): unknown {
+  if (typeof socket !== 'object' || socket === null) return undefined;
+  const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === HTTPX_READ_TIMER);
+  return key === undefined ? undefined : (socket as Record<symbol, unknown>)[key];
+}
+
+export const HTTPX_READ_TIMER = 'TIMER::READ_TIMER';
+
+function releaseHttpxReadTimer(timer: unknown): void {
+  if (timer !== undefined && timer !== null) clearTimeout(timer as NodeJS.Timeout);
+}

@@ -101,7 +101,8 @@ export class CamsRequestNotSentError extends HttpError {
 
 /**
  * 500: an environment variable holds a bad value. The exposed message names the variable and what is wrong;
- * `detail` adds the value, for the log only (a secret pasted into the wrong variable must not reach a caller).
+ * `detail` adds the whole value, for the log only, which redacts it before shortening it (a secret pasted into the
+ * wrong variable must reach neither a caller nor the log).
  */
 export class ConfigError extends HttpError {
   override name = 'ConfigError';
@@ -111,7 +112,7 @@ export class ConfigError extends HttpError {
     super(500, 'ConfigInvalid', `${variable} ${problem}`, { expose: true });
     this.variable = variable;
     // A value with userinfo (`user:secret@host`) is never quoted, not even in the log.
-    this.detail = value.includes('@') ? this.message : `${this.message}, got '${value.slice(0, 100)}'`;
+    this.detail = value.includes('@') ? this.message : `${this.message}, got '${value}'`;
   }
 }
 

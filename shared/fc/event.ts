@@ -49,8 +49,12 @@ export interface InvocationTrace {
   cache?: CacheOutcome;
   camsCalls: number;
   retries: RetryRecord[];
-  /** The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails. */
-  readonly secrets: readonly string[];
+  /**
+   * The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails.
+   * The one list of per-invocation secrets: anything else secret the invocation meets (a caller's bearer token) is
+   * pushed here, and the log line redacts it too.
+   */
+  readonly secrets: string[];
 }
 
 /** The function timeout assumed when the context does not give one (seconds): what s.yaml deploys. */

@@ -3,7 +3,8 @@
  * `handler`, so that `code: ./dist` + `handler: index.handler` deploys it with no node_modules.
  */
 import { rm, stat } from 'node:fs/promises';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { BUNDLE_ALIASES, LAZY_BUILTINS } from '../shared/cams/sdk-workarounds.js';
 
 const outfile = 'dist/index.js';
 
@@ -19,8 +20,9 @@ await build({
   minify: true,
   keepNames: true,
   legalComments: 'external',
-  // openapi-client reads XML only for XML error bodies; a small reader of that shape replaces xml2js & co.
-  alias: { '@alicloud/tea-xml': './shared/cams/tea-xml-lite.ts' },
+  // Stand-ins for SDK parts a CAMS call never uses, and built-ins loaded on first use: see sdk-workarounds.ts.
+  alias: { ...BUNDLE_ALIASES },
+  plugins: [lazyBuiltins()],
   logLevel: 'warning',
 });
 const { size } = await stat(outfile);
@@ -38,3 +40,35 @@ await build({
   logLevel: 'warning',
 });
 process.stdout.write('built lib/client.cjs\n');
+
+/**
+ * Serves the built-ins in `LAZY_BUILTINS` to the packages named there as modules whose exports load the real
+ * module on first access (esbuild's ESM ↔ CJS interop reads them through getters), so an import at a package's top
+ * costs nothing until the code path that uses it runs.
+ */
+function lazyBuiltins(): Plugin {
+  return {
+    name: 'lazy-builtins',
+    setup(pluginBuild) {
+      pluginBuild.onResolve({ filter: /^node:/ }, (args) => {
+        const lazy = LAZY_BUILTINS.some(
+          ({ importer, modules }) => args.importer.includes(importer) && modules.includes(args.path),
+        );
+        return lazy ? { path: args.path, namespace: 'lazy-builtin' } : undefined;
+      });
+      pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+        const names = Object.keys(await import(args.path)).filter((name) => name !== 'default');
+        return {
+          loader: 'js',
+          contents: [
+            `let loaded;`,
+            `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+            `for (const name of ${JSON.stringify(names)}) {`,
+            `  Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+            `}`,
+          ].join('\n'),
+        };
+      });
+    },
+  };
+}

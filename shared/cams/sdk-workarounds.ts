@@ -121,3 +121,41 @@ export const HTTPX_READ_TIMER = 'TIMER::READ_TIMER';
 function releaseHttpxReadTimer(timer: unknown): void {
   if (timer !== undefined && timer !== null) clearTimeout(timer as NodeJS.Timeout);
 }
+
+/**
+ * Bundle workarounds: stand-ins for SDK parts a CAMS call never uses, swapped in by scripts/build.mts (esbuild
+ * `alias`). Each is proven against the real package by tests/sdk-workarounds.test.ts.
+ *
+ * - `@alicloud/tea-xml` (`@alicloud/tea-xml@0.0.3`, xml2js + sax + xmlbuilder): `@alicloud/openapi-client@0.4.15`
+ *   dist/client.js line 1029 calls `parseXml(body, null)` only for an HTTP ≥ 400 answer typed exactly
+ *   `text/xml;charset=utf-8`, and reads flat `Error.*` elements; stubs/tea-xml-lite.ts reads that shape.
+ * - `@alicloud/credentials` (`@alicloud/credentials@2.4.7`): openapi-client@0.4.15 dist/client.js lines 221–234 wrap
+ *   static keys in `new Credential(new Config({ type: 'access_key' | 'sts', … }))` and line 993 awaits
+ *   `getCredential()`; the package's other providers (and its `child_process`, `fs`, `os` use) are dead weight here:
+ *   stubs/static-credentials.ts returns the same model for static keys.
+ * - `debug` (`debug@4.4.3`, required by `httpx@2.3.3` lib/index.js lines 9–10): logs request headers, the
+ *   security token included, when `DEBUG=httpx:*`; stubs/debug-off.cjs keeps every namespace off.
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@alicloud/tea-xml': './shared/cams/stubs/tea-xml-lite.ts',
+  '@alicloud/credentials': './shared/cams/stubs/static-credentials.ts',
+  debug: './shared/cams/stubs/debug-off.cjs',
+};
+
+/**
+ * Built-in modules a package imports at its top but uses only on a path this function never takes; the bundle
+ * loads them on first use instead of at cold start.
+ *
+ * - `@middy/core@6.4.5` index.js lines 2–4 import `node:stream`, `node:stream/promises` and `node:stream/web` for
+ *   `streamifyResponse` (lines 47–90), an AWS Lambda response-streaming mode FC does not have: about 9 ms of a
+ *   cold start. (The CAMS SDK needs `node:stream` too, but it is loaded with the SDK on the first CAMS call.)
+ */
+export const LAZY_BUILTINS: ReadonlyArray<{
+  readonly importer: string;
+  readonly modules: readonly string[];
+}> = [
+  {
+    importer: '/node_modules/@middy/core/',
+    modules: ['node:stream', 'node:stream/promises', 'node:stream/web'],
+  },
+];

@@ -17,8 +17,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  minify: true,
-  keepNames: true,
+  minify: process.env['BUILD_NO_MINIFY'] !== '1',
   legalComments: 'external',
   // Stand-ins for SDK parts a CAMS call never uses, and built-ins loaded on first use: see sdk-workarounds.ts.
   alias: { ...BUNDLE_ALIASES },
@@ -50,7 +49,9 @@ function lazyBuiltins(): Plugin {
   return {
     name: 'lazy-builtins',
     setup(pluginBuild) {
-      pluginBuild.onResolve({ filter: /^node:/ }, (args) => {
+      const names = new Set(LAZY_BUILTINS.flatMap(({ modules }) => modules));
+      const filter = new RegExp(`^(${[...names].map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
+      pluginBuild.onResolve({ filter }, (args) => {
         const lazy = LAZY_BUILTINS.some(
           ({ importer, modules }) => args.importer.includes(importer) && modules.includes(args.path),
         );

@@ -2,27 +2,24 @@
  * The CAMS client the handler composes. The SDK behind it (sdk-client.ts: @alicloud/openapi-client, httpx,
  * node:http/https, crypto) is loaded on the first CAMS call rather than at module load: a cold start pays only for
  * what every invocation needs, and an instance whose invocations the cache answers never loads it. The bundle
- * keeps it in the same file (esbuild turns the dynamic import into a lazily evaluated module).
+ * keeps it in the same file (esbuild turns the call-time `require` into a lazily evaluated module).
  */
 import type { Credentials, Endpoint } from '../config.js';
 import type { CamsClient } from '../preview/ports.js';
 
 type SdkClientModule = typeof import('./sdk-client.js');
 
-let sdk: Promise<SdkClientModule> | undefined;
+let sdk: SdkClientModule | undefined;
 
 /** A client for this invocation's credentials (they rotate, so one is made per invocation). */
 export function createCamsClient(endpoint: Endpoint, credentials: Credentials): CamsClient {
   let client: CamsClient | undefined;
   return {
-    getFlowPreviewUrl: async (request, options) => {
-      if (client === undefined) {
-        sdk ??= import('./sdk-client.js').catch((error: unknown) => {
-          sdk = undefined; // a failed load is tried again by the next call
-          throw error;
-        });
-        client = (await sdk).createSdkCamsClient(endpoint, credentials);
-      }
+    getFlowPreviewUrl: (request, options) => {
+      // `require`, not `import()`: synchronous, the same under tsx and in the bundle, and a failed load is simply
+      // tried again by the next call.
+      sdk ??= require('./sdk-client.js') as SdkClientModule;
+      client ??= sdk.createSdkCamsClient(endpoint, credentials);
       return client.getFlowPreviewUrl(request, options);
     },
   };

@@ -24,10 +24,29 @@ const USER_AGENT = 'flow-preview/0.1';
 const SDK_TIMEOUT_SLACK_MS = 250;
 
 export function createSdkCamsClient(endpoint: Endpoint, credentials: Credentials): CamsClient {
-  const client = openApiClient(endpoint, credentials, USER_AGENT);
+  const client = clientFor(endpoint, credentials);
   return {
     getFlowPreviewUrl: (request, options) => call(client, request, options),
   };
+}
+
+/**
+ * The last openapi-client made, reused while the endpoint and keys stay the same (an instance's role keys change
+ * only when FC rotates them): building one allocates its config model and credential on every warm call
+ * otherwise. One entry, replaced on rotation, so no old keys are kept.
+ */
+let lastClient: { readonly key: string; readonly client: OpenApiClient } | undefined;
+
+function clientFor(endpoint: Endpoint, credentials: Credentials): OpenApiClient {
+  const key = JSON.stringify([
+    endpoint.host,
+    endpoint.protocol,
+    credentials.accessKeyId,
+    credentials.accessKeySecret,
+    credentials.securityToken ?? '',
+  ]);
+  if (lastClient?.key !== key) lastClient = { key, client: openApiClient(endpoint, credentials, USER_AGENT) };
+  return lastClient.client;
 }
 
 /**
@@ -43,10 +62,10 @@ async function call(
   const body: Record<string, string> = { FlowId: request.flowId };
   if (request.custSpaceId !== undefined) body['CustSpaceId'] = request.custSpaceId;
   const sdkTimeoutMs = timeoutMs + SDK_TIMEOUT_SLACK_MS;
-  const { call: wire, result } = traceWireCall(onSent, () =>
+  const { call: wire, result } = traceWireCall(onSent, (headers) =>
     client.callApi(
       PARAMS,
-      new OpenApiRequest({ body }),
+      new OpenApiRequest({ body, headers }),
       new RuntimeOptions({ readTimeout: sdkTimeoutMs, connectTimeout: sdkTimeoutMs }),
     ),
   );

@@ -8,7 +8,7 @@
  * the wire, ending that request when the call ends, and releasing httpx's read timer.
  * Bundle workarounds (`BUNDLE_ALIASES`, used by scripts/build.mts): stand-ins for SDK parts CAMS calls never use.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
@@ -24,23 +24,28 @@ export interface WireCall {
   /** Set when the call is over: a request the SDK creates after that is destroyed at once. */
   ended: boolean;
   readonly onSent: (() => void) | undefined;
+  /** The `x-acs-signature-nonce` this call's request carries. */
+  readonly nonce: string;
 }
 
 /**
  * WORKAROUND `noCancellation` — the SDK cannot cancel a call.
  * `@alicloud/openapi-client@0.4.15` `callApi(params, request, runtime)` (dist/client.js line 1253) takes no signal,
  * and `@alicloud/tea-typescript@1.8.0` `doAction` (dist/tea.js lines 160–217) passes httpx no way to reach the
- * `ClientRequest` it creates. Node's http diagnostics channel announces every client request synchronously in
- * `http.request()`, inside the caller's async context: an `AsyncLocalStorage` store set around the SDK call is
- * therefore the call's own, and the request found there is the one to destroy when the call ends early.
+ * `ClientRequest` it creates. Node's http diagnostics channel announces every client request; the call's own
+ * request is recognised by its `x-acs-signature-nonce`, which this client chooses (a random UUID, as unique as the
+ * SDK's) and openapi-client signs and sends as it would its own: `request.headers` is applied last over the
+ * defaults (dist/client.js line 948). So no header of ours is added to the wire, and no `AsyncLocalStorage` is
+ * needed (its promise hooks would slow every await in the SDK).
  *
  * WORKAROUND `errorWithoutHeaders` — an HTTP ≥ 400 answer loses its headers.
  * `@alicloud/openapi-client@0.4.15` dist/client.js line 1037 throws `$tea.newError({ code, message, data,
  * description, accessDeniedDetail })`: no response headers, which carry the rate-limit hint
  * (`x-ratelimit-user-api: …,TimeLeft:800`) and the request id of bodies that are not JSON. The response is read
- * from the diagnostics channel, tied to the call by its `ClientRequest` (no header of ours is sent).
+ * from the same channel, tied to the call by its `ClientRequest`.
  */
-const currentCall = new AsyncLocalStorage<WireCall>();
+const NONCE_HEADER = 'x-acs-signature-nonce';
+const callOfNonce = new Map<string, WireCall>();
 const callOfRequest = new WeakMap<ClientRequest, WireCall>();
 let subscribed = false;
 
@@ -48,9 +53,11 @@ function subscribeOnce(): void {
   if (subscribed) return;
   subscribed = true;
   subscribe('http.client.request.start', (message) => {
-    const call = currentCall.getStore();
-    if (call === undefined) return;
     const { request } = message as { request: ClientRequest };
+    const nonce = request.getHeader(NONCE_HEADER);
+    const call = typeof nonce === 'string' ? callOfNonce.get(nonce) : undefined;
+    if (call === undefined) return;
+    callOfNonce.delete(nonce as string);
     if (call.ended) {
       // The call was abandoned while the SDK was still signing: this request must not outlive it.
       request.destroy();
@@ -71,8 +78,14 @@ function subscribeOnce(): void {
   });
 }
 
-/** Runs one SDK call so that its request can be found, counted when it leaves, and ended with it. */
-export function traceWireCall<T>(onSent: (() => void) | undefined, sdkCall: () => Promise<T>) {
+/**
+ * Runs one SDK call so that its request can be found, counted when it leaves, and ended with it. `sdkCall` gets the
+ * headers to send with the call (the nonce the call is recognised by).
+ */
+export function traceWireCall<T>(
+  onSent: (() => void) | undefined,
+  sdkCall: (headers: Record<string, string>) => Promise<T>,
+) {
   subscribeOnce();
   const call: WireCall = {
     request: undefined,
@@ -82,8 +95,10 @@ export function traceWireCall<T>(onSent: (() => void) | undefined, sdkCall: () =
     readTimer: undefined,
     ended: false,
     onSent,
+    nonce: randomUUID(),
   };
-  return { call, result: currentCall.run(call, sdkCall) };
+  callOfNonce.set(call.nonce, call);
+  return { call, result: sdkCall({ [NONCE_HEADER]: call.nonce }) };
 }
 
 /**
@@ -92,6 +107,7 @@ export function traceWireCall<T>(onSent: (() => void) | undefined, sdkCall: () =
  */
 export function endWireCall(call: WireCall): void {
   call.ended = true;
+  callOfNonce.delete(call.nonce);
   releaseHttpxReadTimer(call.readTimer);
   const { request, response } = call;
   if (request !== undefined && response?.complete !== true) request.destroy();
@@ -149,6 +165,8 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
  * - `@middy/core@6.4.5` index.js lines 2–4 import `node:stream`, `node:stream/promises` and `node:stream/web` for
  *   `streamifyResponse` (lines 47–90), an AWS Lambda response-streaming mode FC does not have: about 9 ms of a
  *   cold start. (The CAMS SDK needs `node:stream` too, but it is loaded with the SDK on the first CAMS call.)
+ * - `httpx@2.3.3` lib/index.js line 3 requires `zlib` for `decompress()` (lines 26–36), which only httpx's own
+ *   `read()` calls — never on tea-util's path, and CAMS is not asked for compression: ~4 ms of the first call.
  */
 export const LAZY_BUILTINS: ReadonlyArray<{
   readonly importer: string;

@@ -42,17 +42,7 @@ async function main(): Promise<void> {
       const { user, system } = process.cpuUsage(cpu);
       send({ type: 'call', ms, cpuMs: (user + system) / 1000 });
     } else if (message.type === 'rss') {
-      send({
-        type: 'rss',
-        maxRssKb: process.resourceUsage().maxRSS,
-        spaces: require('node:v8')
-          .getHeapSpaceStatistics()
-          .map((s: { space_name: string; space_size: number }) => [
-            s.space_name,
-            Math.round(s.space_size / 1048576),
-          ]),
-        mem: process.memoryUsage(),
-      });
+      send({ type: 'rss', maxRssKb: process.resourceUsage().maxRSS });
     }
   });
 }

@@ -450,10 +450,14 @@ async function anchors(): Promise<void> {
     for (const variant of variants) runners.push(startRunner(runnerFile, variant, cams.url));
     await Promise.all(runners.map((runner) => runner.first));
     const warm = variants.map((): number[] => []);
+    const cpu = variants.map((): number[] => []);
     for (let call = 1; call < ANCHOR_CALLS; call += 1) {
       for (const [i, runner] of runners.entries()) {
-        const { ms } = await runner.ask<{ ms: number }>('call');
-        if (call >= ANCHOR_WARMUP) warm[i]?.push(ms);
+        const { ms, cpuMs } = await runner.ask<{ ms: number; cpuMs: number }>('call');
+        if (call >= ANCHOR_WARMUP) {
+          warm[i]?.push(ms);
+          cpu[i]?.push(cpuMs);
+        }
       }
     }
     anchorRows.push([
@@ -463,6 +467,8 @@ async function anchors(): Promise<void> {
       '≤ 1.0×',
     ]);
     anchorRows.push([`warm call, p99`, warm.map((runs) => quantile(runs, 0.99)), 'ms', '']);
+    // CPU time of the handler's process per call: what it does itself, less sensitive to a shared machine.
+    anchorRows.push([`warm call, CPU time of the handler process, median`, cpu.map(median), 'ms', '']);
     const rss = await Promise.all(runners.map((runner) => runner.ask<{ maxRssKb: number }>('rss')));
     anchorRows.push([
       `peak RSS after ${ANCHOR_CALLS.toLocaleString('en')} calls, default V8 flags`,

@@ -17,7 +17,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'cjs',
-  minify: process.env['BUILD_NO_MINIFY'] !== '1',
+  minify: true,
   legalComments: 'external',
   // Stand-ins for SDK parts a CAMS call never uses, and built-ins loaded on first use: see sdk-workarounds.ts.
   alias: { ...BUNDLE_ALIASES },

@@ -113,6 +113,23 @@ describe('an abandoned CAMS call', () => {
     strictEqual(await cams.settled(), 0);
   });
 
+  it('destroys a request the SDK creates after the caller has already aborted', async () => {
+    const client = createCamsClient({ host: host(), protocol: 'HTTP' }, ROLE_CREDENTIALS);
+    const controller = new AbortController();
+    const requests = cams.requests;
+    let sent = 0;
+    const call = client.getFlowPreviewUrl(
+      { flowId: 'welcome-flow' },
+      { timeoutMs: 30_000, signal: controller.signal, onSent: () => (sent += 1) },
+    );
+    controller.abort(new Error('changed my mind')); // the SDK is still signing: no request exists yet
+    await rejects(call, { message: 'changed my mind' });
+    await new Promise((r) => setTimeout(r, 200));
+    strictEqual(cams.requests, requests, 'the abandoned request reached CAMS');
+    strictEqual(sent, 0);
+    strictEqual(await cams.settled(), 0);
+  });
+
   it('does not start when the signal is already aborted', async () => {
     const client = createCamsClient({ host: host(), protocol: 'HTTP' }, ROLE_CREDENTIALS);
     const requests = cams.requests;

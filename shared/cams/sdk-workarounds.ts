@@ -98,7 +98,14 @@ export function traceWireCall<T>(
     nonce: randomUUID(),
   };
   callOfNonce.set(call.nonce, call);
-  return { call, result: sdkCall({ [NONCE_HEADER]: call.nonce }) };
+  const result = sdkCall({ [NONCE_HEADER]: call.nonce });
+  // Kept until the SDK is done, so that a request it creates after the call ended is still recognised (and
+  // destroyed); the SDK's outcome itself is the caller's to handle.
+  result.then(
+    () => callOfNonce.delete(call.nonce),
+    () => callOfNonce.delete(call.nonce),
+  );
+  return { call, result };
 }
 
 /**
@@ -107,7 +114,6 @@ export function traceWireCall<T>(
  */
 export function endWireCall(call: WireCall): void {
   call.ended = true;
-  callOfNonce.delete(call.nonce);
   releaseHttpxReadTimer(call.readTimer);
   const { request, response } = call;
   if (request !== undefined && response?.complete !== true) request.destroy();

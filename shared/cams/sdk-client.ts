@@ -1,6 +1,7 @@
 /**
  * The CAMS GetFlowPreviewUrl call over @alicloud/openapi-client (RPC style, V3 signature): credentials in, a
- * typed result or a `CamsError` out (or `CamsRequestNotSentError` when nothing could be sent). A client is made per invocation because credentials rotate.
+ * typed result or a `CamsError` out (or `CamsRequestNotSentError` when nothing could be sent). Credentials arrive
+ * with each invocation (they rotate); the openapi-client behind them is reused only while they stay the same.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type OpenApiClient from '@alicloud/openapi-client';

@@ -1,9 +1,12 @@
 /**
- * `npm run bench`: figures, not pass/fail. Measures side by side in one run on this machine and prints one table:
- * cold start and bundle size, first and warm invocation latency against a bare signed request, bursts through the
- * local server (CAMS calls, statuses, nothing lost), a throttled burst, and the handler process's peak RSS.
+ * `npm run bench`: figures, not pass/fail. Measures side by side in one run on this machine and prints two tables:
+ * (1) this function against three anchors on the same loopback CAMS, interleaved — A1 the official
+ * `@alicloud/cams20200606` SDK in a plain handler with its node_modules, A2 the same bundled by esbuild, A3 a bare
+ * V3-signed node:https request (the floor) — cold start, first invocation, warm call and peak RSS, with ratios to A1;
+ * (2) cold start and bundle size, latency against a bare signed request, bursts through the local server (CAMS
+ * calls, statuses, nothing lost), a throttled burst, and the handler process's peak RSS.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { createRequire } from 'node:module';
@@ -302,10 +305,208 @@ async function bursts(): Promise<void> {
   }
 }
 
+// --- (1) Against the official SDK: four handlers, one loopback CAMS, interleaved ------------------------------
+
+interface Variant {
+  readonly name: string;
+  readonly file: string;
+  readonly first: unknown;
+  readonly warm: unknown;
+}
+
+const FIRST_RUNS = Number(process.env['BENCH_FIRST_RUNS'] ?? 15);
+const ANCHOR_CALLS = 1100;
+const ANCHOR_WARMUP = 100;
+const anchorRows: Array<[string, number[], string, string]> = [];
+
+function execFileAsync(file: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    execFile(file, args, { cwd }, (error) => (error ? reject(error) : resolveRun()));
+  });
+}
+
+/** Wall time of a fresh `node` that requires `file` (or nothing), run without blocking the simulator's loop. */
+async function timeRequire(file: string | undefined): Promise<number> {
+  const start = process.hrtime.bigint();
+  await execFileAsync(process.execPath, ['-e', file ? `require(${JSON.stringify(file)})` : ''], tmpdir());
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+interface Runner {
+  readonly child: ChildProcess;
+  readonly first: Promise<{ requireMs: number; firstMs: number }>;
+  ask<T>(type: string): Promise<T>;
+}
+
+function startRunner(runnerFile: string, variant: Variant, camsUrl: string): Runner {
+  const child = fork(runnerFile, [], {
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      CAMS_ENDPOINT: camsUrl,
+      BENCH_HANDLER: variant.file,
+      BENCH_FIRST: JSON.stringify(variant.first),
+      BENCH_WARM: JSON.stringify(variant.warm),
+      BENCH_CONTEXT: JSON.stringify({ requestId: 'bench', credentials: KEY, function: { timeout: 10 } }),
+    },
+  });
+  const next = <T,>(type: string): Promise<T> =>
+    new Promise((resolveMessage, reject) => {
+      const onMessage = (message: { type: string }) => {
+        if (message.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolveMessage(message as T);
+      };
+      const onExit = () => reject(new Error(`${variant.name} runner exited`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+  return {
+    child,
+    first: next('first'),
+    ask: <T,>(type: string) => {
+      const reply = next<T>(type);
+      child.send({ type });
+      return reply;
+    },
+  };
+}
+
+async function anchors(): Promise<void> {
+  process.stderr.write(
+    'anchors: the official SDK (A1), bundled (A2), bare signed request (A3), this function…\n',
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'flow-preview-anchors-'));
+  const cams = await startCamsSimulator({ credentials: [KEY], rateLimitPerSecond: 0 });
+  const runners: Runner[] = [];
+  try {
+    const a2 = join(dir, 'a2', 'index.js');
+    await build({
+      entryPoints: ['scripts/anchors/a1-official-sdk.cjs'],
+      outfile: a2,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      minify: true,
+      logLevel: 'error',
+    });
+    const runnerFile = join(dir, 'bench-runner.js');
+    await build({
+      entryPoints: ['scripts/bench-runner.ts'],
+      outfile: runnerFile,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      logLevel: 'error',
+    });
+    const plain = { flowId: 'welcome-flow' };
+    const variants: Variant[] = [
+      { name: 'A1', file: resolve('scripts/anchors/a1-official-sdk.cjs'), first: plain, warm: plain },
+      { name: 'A2', file: a2, first: plain, warm: plain },
+      { name: 'A3', file: resolve('scripts/anchors/a3-bare-signed.cjs'), first: plain, warm: plain },
+      // `refresh: true`: every warm call asks CAMS, like the anchors (which have no cache).
+      { name: 'fn', file: DIST, first: plain, warm: { ...plain, refresh: true } },
+    ];
+
+    process.stderr.write(`  cold start, ${COLD_RUNS} rounds…\n`);
+    const bare: number[] = [];
+    const cold = variants.map((): number[] => []);
+    await timeRequire(undefined);
+    for (let round = 0; round < COLD_RUNS; round += 1) {
+      bare.push(await timeRequire(undefined));
+      for (const [i, variant] of variants.entries()) cold[i]?.push(await timeRequire(variant.file));
+    }
+    const bareMedian = median(bare);
+    anchorRows.push([
+      `cold start added: require in a fresh node, minus node -e "" (${bareMedian.toFixed(1)} ms), median of ${COLD_RUNS}`,
+      cold.map((runs) => median(runs) - bareMedian),
+      'ms',
+      '≤ 0.2×',
+    ]);
+
+    process.stderr.write(`  first invocation, ${FIRST_RUNS} rounds…\n`);
+    const first = variants.map((): number[] => []);
+    for (let round = 0; round < FIRST_RUNS; round += 1) {
+      for (const [i, variant] of variants.entries()) {
+        const runner = startRunner(runnerFile, variant, cams.url);
+        try {
+          first[i]?.push((await runner.first).firstMs);
+        } finally {
+          runner.child.kill();
+        }
+      }
+    }
+    anchorRows.push([
+      `first invocation: require + first call (new connection), median of ${FIRST_RUNS}`,
+      first.map(median),
+      'ms',
+      '≤ 0.25×',
+    ]);
+
+    process.stderr.write(`  ${ANCHOR_CALLS} warm calls each, interleaved…\n`);
+    for (const variant of variants) runners.push(startRunner(runnerFile, variant, cams.url));
+    await Promise.all(runners.map((runner) => runner.first));
+    const warm = variants.map((): number[] => []);
+    const cpu = variants.map((): number[] => []);
+    for (let call = 1; call < ANCHOR_CALLS; call += 1) {
+      for (const [i, runner] of runners.entries()) {
+        const { ms, cpuMs } = await runner.ask<{ ms: number; cpuMs: number }>('call');
+        if (call >= ANCHOR_WARMUP) {
+          warm[i]?.push(ms);
+          cpu[i]?.push(cpuMs);
+        }
+      }
+    }
+    anchorRows.push([
+      `warm call, median of ${ANCHOR_CALLS - ANCHOR_WARMUP} (after ${ANCHOR_WARMUP})`,
+      warm.map(median),
+      'ms',
+      '≤ 1.0×',
+    ]);
+    anchorRows.push([`warm call, p99`, warm.map((runs) => quantile(runs, 0.99)), 'ms', '']);
+    // CPU time of the handler's process per call: what it does itself, less sensitive to a shared machine.
+    anchorRows.push([`warm call, CPU time of the handler process, median`, cpu.map(median), 'ms', '']);
+    const rss = await Promise.all(runners.map((runner) => runner.ask<{ maxRssKb: number }>('rss')));
+    anchorRows.push([
+      `peak RSS after ${ANCHOR_CALLS.toLocaleString('en')} calls, default V8 flags`,
+      rss.map(({ maxRssKb }) => maxRssKb / 1024),
+      'MB',
+      '≤ 0.8×',
+    ]);
+    const calls = cams.calls;
+    if (calls.some((c) => c.status !== 200)) throw new Error('a benchmark call was not answered 200 by CAMS');
+  } finally {
+    for (const runner of runners) runner.child.kill();
+    await cams.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function anchorTable(): string {
+  if (anchorRows.length === 0) return '';
+  const figure = (n: number | undefined, unit: string): string =>
+    n === undefined ? '' : `${n.toFixed(unit === 'MB' ? 1 : 2)} ${unit}`;
+  return [
+    '| metric | A1 official SDK + node_modules | A2 A1 bundled (esbuild) | A3 bare signed request | this function | this ÷ A1 | target |',
+    '|---|---|---|---|---|---|---|',
+    ...anchorRows.map(([metric, values, unit, target]) => {
+      const [a1, a2, a3, fn] = values;
+      const ratio = a1 !== undefined && fn !== undefined && a1 > 0 ? `${(fn / a1).toFixed(2)}×` : '';
+      return `| ${metric} | ${figure(a1, unit)} | ${figure(a2, unit)} | ${figure(a3, unit)} | ${figure(fn, unit)} | ${ratio} | ${target} |`;
+    }),
+    '',
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   statSync(DIST); // npm run bench builds first
-  // BENCH_ONLY=cold,latency,bursts runs a subset while tuning; the README's table comes from a full run.
-  const only = new Set((process.env['BENCH_ONLY'] ?? 'cold,latency,bursts').split(','));
+  // BENCH_ONLY=anchors,cold,latency,bursts runs a subset while tuning; the README's table comes from a full run.
+  const only = new Set((process.env['BENCH_ONLY'] ?? 'anchors,cold,latency,bursts').split(','));
+  if (only.has('anchors')) await anchors();
   if (only.has('cold')) await coldStart();
   if (only.has('latency')) await latency();
   if (only.has('bursts')) await bursts();
@@ -314,6 +515,7 @@ async function main(): Promise<void> {
   const table = [
     `Machine: ${machine}`,
     '',
+    anchorTable(),
     '| metric | value | target |',
     '|---|---|---|',
     ...rows.map(([metric, value, target]) => `| ${metric} | ${value} | ${target} |`),

@@ -4,6 +4,7 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { build, type Plugin } from 'esbuild';
+import { BUNDLE_ALIASES, LAZY_BUILTINS } from '../shared/cams/sdk-workarounds.js';
 
 const outfile = 'dist/index.js';
 
@@ -28,13 +29,12 @@ await build({
   target: 'node20',
   format: 'cjs',
   minify: true,
-  keepNames: true,
   legalComments: 'external',
-  // openapi-client reads XML only for XML error bodies; a small reader of that shape replaces xml2js & co.
-  alias: { '@alicloud/tea-xml': './shared/cams/tea-xml-lite.ts' },
-  // The JWT verifier (and jose) stays out of the main bundle: required from dist/jwt-verifier.js on first use.
-  plugins: [jwtVerifierAsSibling],
-  // ... as a plain require() inside the promise, not an ES module import.
+  // Stand-ins for SDK parts a CAMS call never uses, and built-ins loaded on first use: see sdk-workarounds.ts.
+  alias: { ...BUNDLE_ALIASES },
+  // The JWT verifier (and jose) stays out of the main bundle: required from dist/jwt-verifier.js on first use,
+  // as a plain require() inside the promise, not an ES module import.
+  plugins: [lazyBuiltins(), jwtVerifierAsSibling],
   supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
@@ -69,3 +69,37 @@ await build({
   logLevel: 'warning',
 });
 process.stdout.write('built lib/client.cjs\n');
+
+/**
+ * Serves the built-ins in `LAZY_BUILTINS` to the packages named there as modules whose exports load the real
+ * module on first access (esbuild's ESM ↔ CJS interop reads them through getters), so an import at a package's top
+ * costs nothing until the code path that uses it runs.
+ */
+function lazyBuiltins(): Plugin {
+  return {
+    name: 'lazy-builtins',
+    setup(pluginBuild) {
+      const names = new Set(LAZY_BUILTINS.flatMap(({ modules }) => modules));
+      const filter = new RegExp(`^(${[...names].map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
+      pluginBuild.onResolve({ filter }, (args) => {
+        const lazy = LAZY_BUILTINS.some(
+          ({ importer, modules }) => args.importer.includes(importer) && modules.includes(args.path),
+        );
+        return lazy ? { path: args.path, namespace: 'lazy-builtin' } : undefined;
+      });
+      pluginBuild.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+        const names = Object.keys(await import(args.path)).filter((name) => name !== 'default');
+        return {
+          loader: 'js',
+          contents: [
+            `let loaded;`,
+            `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+            `for (const name of ${JSON.stringify(names)}) {`,
+            `  Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });`,
+            `}`,
+          ].join('\n'),
+        };
+      });
+    },
+  };
+}

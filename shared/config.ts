@@ -256,3 +256,45 @@ function parseJwksUrl(value: string): JwksSource {
   }
   return { kind: 'url', url: url.href };
 }
+
+// --- Secrets the process knows (issue 10): read raw, so the log can redact them even when the config is invalid.
+
+/** Environment variables whose whole value is a secret. */
+const SECRET_VARIABLES = [
+  'ALIBABA_CLOUD_ACCESS_KEY_ID',
+  'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+  'ALIBABA_CLOUD_SECURITY_TOKEN',
+] as const;
+
+/** Environment variables that are URLs whose userinfo may carry a password. */
+const URL_VARIABLES_WITH_PASSWORD = ['REDIS_URL'] as const;
+
+/**
+ * Every secret value the environment holds, as it is there (untrimmed, unvalidated), plus the password inside
+ * `REDIS_URL`'s userinfo (raw and percent-decoded). Never throws: the log calls it on every path, `ConfigInvalid`
+ * included.
+ */
+export function processSecrets(env: Env = process.env): string[] {
+  const secrets: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const value = env[name];
+    if (typeof value === 'string' && value !== '') secrets.push(value);
+  }
+  for (const name of URL_VARIABLES_WITH_PASSWORD) {
+    const value = env[name];
+    if (typeof value === 'string') secrets.push(...userinfoPasswords(value));
+  }
+  return secrets;
+}
+
+function userinfoPasswords(raw: string): string[] {
+  // Read by hand as well as by URL: a value the URL parser refuses must not escape redaction.
+  const found = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@:]*:([^/?#]*)@/.exec(raw.trim())?.[1];
+  if (found === undefined || found === '') return [];
+  try {
+    const decoded = decodeURIComponent(found);
+    return decoded === found ? [found] : [found, decoded];
+  } catch {
+    return [found];
+  }
+}

@@ -70,8 +70,39 @@ export class CredentialsMissingError extends HttpError {
 }
 
 /**
+ * 500: the credentials that would call CAMS cannot be used (not strings, empty, or holding characters an HTTP
+ * header cannot carry). The message names the source and the field, never the value.
+ */
+export class CredentialsInvalidError extends HttpError {
+  override name = 'CredentialsInvalidError';
+  constructor(field: string, problem: string) {
+    super(500, 'CredentialsInvalid', `${field} ${problem}`, { expose: true });
+  }
+}
+
+/**
+ * 500: the CAMS request could not even be built or sent (Node or the SDK refused it locally), so CAMS never saw
+ * it. Not `CamsUnavailable`: nothing is wrong with CAMS or the network. The cause reaches only the log.
+ */
+export class CamsRequestNotSentError extends HttpError {
+  override name = 'CamsRequestNotSentError';
+  constructor(options: ErrorOptions) {
+    super(
+      500,
+      'CamsRequestNotSent',
+      'The CAMS request could not be sent (a local fault; CAMS was not called)',
+      {
+        ...options,
+        expose: true,
+      },
+    );
+  }
+}
+
+/**
  * 500: an environment variable holds a bad value. The exposed message names the variable and what is wrong;
- * `detail` adds the value, for the log only (a secret pasted into the wrong variable must not reach a caller).
+ * `detail` adds the whole value, for the log only, which redacts it before shortening it (a secret pasted into the
+ * wrong variable must reach neither a caller nor the log).
  */
 export class ConfigError extends HttpError {
   override name = 'ConfigError';
@@ -81,7 +112,7 @@ export class ConfigError extends HttpError {
     super(500, 'ConfigInvalid', `${variable} ${problem}`, { expose: true });
     this.variable = variable;
     // A value with userinfo (`user:secret@host`) is never quoted, not even in the log.
-    this.detail = value.includes('@') ? this.message : `${this.message}, got '${value.slice(0, 100)}'`;
+    this.detail = value.includes('@') ? this.message : `${this.message}, got '${value}'`;
   }
 }
 

@@ -5,7 +5,7 @@
 import { deepStrictEqual, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import TeaXml from '@alicloud/tea-xml';
-import TeaXmlLite from '../shared/cams/tea-xml-lite.js';
+import TeaXmlLite from '../shared/cams/stubs/tea-xml-lite.js';
 
 const documents = [
   '<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>7D8A-1</RequestId><HostId>cams.aliyuncs.com</HostId><Code>Throttling.User</Code><Message>Request was denied due to user flow control.</Message></Error>',

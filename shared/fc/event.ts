@@ -6,7 +6,6 @@
  * the caller chose. The adapter decodes the bytes once, tells the two forms apart, and on the way out serialises
  * the internal `Reply` into what each form expects: the full HTTP response struct, or the bare JSON object.
  */
-import { randomUUID } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context as LambdaContext } from 'aws-lambda';
 import type { Config } from '../config.js';
@@ -50,8 +49,9 @@ export interface InvocationTrace {
   camsCalls: number;
   retries: RetryRecord[];
   /**
-   * The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails;
-   * the caller-identity middleware adds the bearer token.
+   * The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails.
+   * The one list of per-invocation secrets: anything else secret the invocation meets (a caller's bearer token) is
+   * pushed here, and the log line redacts it too.
    */
   readonly secrets: string[];
 }
@@ -202,7 +202,8 @@ export function fcAdapter(): MiddlewareObj<unknown, unknown, Error, FlowPreviewC
       request.event = invocation;
       const fc: FcContext = request.context ?? {};
       const trace: InvocationTrace = {
-        requestId: readRequestId(fc) ?? `local-${randomUUID()}`,
+        // The global Web Crypto, not node:crypto: loading that at cold start costs ms for a local-only fallback.
+        requestId: readRequestId(fc) ?? `local-${crypto.randomUUID()}`,
         startedAt: performance.now(),
         deadline: invocationDeadline(fc, Date.now()),
         kind: invocation.kind,

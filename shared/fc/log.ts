@@ -1,12 +1,15 @@
 /**
  * One JSON line per invocation, written with `process.stdout.write` so FC passes it through unprefixed and SLS
- * can parse it. Never the event or its headers (they carry tokens); every secret this invocation holds is
- * redacted from the finished line, whatever field it hid in.
+ * can parse it. Never the event or its headers (they carry tokens). Every secret the process knows — the
+ * invocation's keys and whatever else the invocation added to `trace.secrets` (a caller's token), the
+ * `ALIBABA_CLOUD_*` keys and the Redis password from the raw environment (so a broken config cannot hide them) — is
+ * redacted from every excerpt before it is shortened and from the finished line, whatever field it hid in.
  */
 import type { MiddlewareObj, Request } from '@middy/core';
+import { processSecrets } from '../config.js';
 import { CamsError, ConfigError, HttpError } from '../errors.js';
 import { isRecord } from '../is-record.js';
-import { redact, secretValues } from '../secrets.js';
+import { Redactor, secretValues } from '../secrets.js';
 import type { FlowPreviewContext, Reply } from './event.js';
 
 /** Where log lines go; tests swap `write` to capture them. */
@@ -24,10 +27,36 @@ export function invocationLog(): MiddlewareObj<unknown, unknown, Error, FlowPrev
 
 function write(request: LogRequest): void {
   const { trace } = request.context;
+  const redactor = new Redactor([
+    ...trace.secrets,
+    ...processSecrets(),
+    ...secretValues(request.context.config?.envCredentials),
+  ]);
+  let line: string;
+  try {
+    // Each value is redacted as the text it is; the finished line once more as JSON, for anything that slipped by.
+    line = JSON.stringify(record(request, redactor), (_key, value: unknown) =>
+      typeof value === 'string' ? redactor.redact(value) : value,
+    );
+  } catch {
+    // A record that cannot be built or serialised still yields a line (and still a redacted one).
+    line = JSON.stringify({
+      time: new Date().toISOString(),
+      level: 'error',
+      message: 'GetFlowPreviewUrl',
+      requestId: trace.requestId,
+      error: { name: 'LogRecordError', message: 'the log record could not be built' },
+    });
+  }
+  logSink.write(`${redactor.redactJson(line)}\n`);
+}
+
+function record(request: LogRequest, redactor: Redactor): Record<string, unknown> {
+  const { trace } = request.context;
   const reply = request.response as Reply | undefined;
   const status = reply?.statusCode ?? 500;
   const errorBody = isRecord(reply?.body) && isRecord(reply.body['error']) ? reply.body['error'] : undefined;
-  const record = {
+  return {
     time: new Date().toISOString(),
     level: status >= 500 ? 'error' : status === 429 || status === 403 ? 'warn' : 'info',
     message: 'GetFlowPreviewUrl',
@@ -46,11 +75,12 @@ function write(request: LogRequest): void {
     camsCalls: trace.camsCalls,
     retries: trace.retries.length > 0 ? trace.retries : undefined,
     latencyMs: Math.round((performance.now() - trace.startedAt) * 10) / 10,
-    error: request.error ? describeError(request.error) : undefined,
+    error: request.error ? describeError(request.error, redactor) : undefined,
   };
-  const secrets = [...trace.secrets, ...secretValues(request.context.config?.envCredentials)];
-  logSink.write(`${redact(JSON.stringify(record), secrets)}\n`);
 }
+
+/** How much of a bad configuration value the log quotes (after redaction). */
+const CONFIG_DETAIL_MAX = 300;
 
 interface ErrorRecord {
   name: string;
@@ -60,11 +90,13 @@ interface ErrorRecord {
 }
 
 /** What the operator needs: CAMS failures as their safe data; unknown errors with their stack. */
-function describeError(error: unknown): ErrorRecord {
+function describeError(error: unknown, redactor: Redactor): ErrorRecord {
   const cause = error instanceof HttpError ? error.cause : undefined;
   const cams = error instanceof CamsError ? error : cause instanceof CamsError ? cause : undefined;
   if (cams) return { name: cams.name, message: cams.message, cams: cams.failure };
-  if (error instanceof ConfigError) return { name: error.name, message: error.detail };
+  if (error instanceof ConfigError) {
+    return { name: error.name, message: redactor.excerpt(error.detail, CONFIG_DETAIL_MAX) };
+  }
   if (error instanceof HttpError && (error.expose || error.cause === undefined)) {
     return { name: error.name, message: error.message };
   }

@@ -41,6 +41,7 @@ export interface FlowPreviewDeps {
   readonly camsTimeoutMs: number;
   readonly clock?: Clock;
   readonly retryPolicy?: RetryPolicy;
+  /** Called for each CAMS request that left the process. */
   readonly onCamsCall?: () => void;
   readonly onRetry?: (record: RetryRecord) => void;
 }
@@ -62,10 +63,11 @@ export async function getFlowPreview(
   }
   const { promise } = deps.inFlight.run(key, async () => {
     const answer = await callWithRetries(
-      (timeoutMs) => {
-        deps.onCamsCall?.();
-        return deps.cams.getFlowPreviewUrl(request, { timeoutMs });
-      },
+      (timeoutMs) =>
+        deps.cams.getFlowPreviewUrl(request, {
+          timeoutMs,
+          ...(deps.onCamsCall ? { onSent: deps.onCamsCall } : {}),
+        }),
       {
         deadline: deps.deadline,
         attemptTimeoutMs: deps.camsTimeoutMs,

@@ -20,6 +20,10 @@ export interface CamsPreview {
 export interface CamsCallOptions {
   /** Upper bound for this call, in ms; past it the call fails with a `timeout` CamsError. */
   readonly timeoutMs: number;
+  /** Ends the call early (its request and socket too); the call rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Called once the request has left the process, so only sent requests are counted. */
+  readonly onSent?: () => void;
 }
 
 /** The one method the core needs. */

@@ -1,5 +1,5 @@
 /**
- * A stand-in for `@alicloud/tea-xml` in the bundle (scripts/build.mts aliases it in; tests prove it equivalent).
+ * A stand-in for `@alicloud/tea-xml` in the bundle (see `BUNDLE_ALIASES` in ../sdk-workarounds.ts; tests prove it equivalent).
  *
  * openapi-client's V3 path calls `parseXml(body, null)` in one place only: for an HTTP ≥ 400 answer whose
  * content-type is exactly `text/xml;charset=utf-8`, and then reads `Error.Code`, `Error.Message`,

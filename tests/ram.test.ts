@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { decryptAccessValue, deployerCredentials } from '../deploy/access.js';
-import type { FunctionPresence } from '../deploy/fc.js';
+import { type FunctionPresence, fcEndpoint, functionsUsingRole } from '../deploy/fc.js';
 import {
   createRamApi,
   PERMISSION_POLICY,
@@ -22,6 +22,7 @@ import {
   TRUST_POLICY,
 } from '../deploy/ram.js';
 import { DEFAULT_POLICY_NAME, DEFAULT_ROLE_NAME, type Deps, parseArgs, run } from '../deploy/ram-cli.js';
+import { FcSimulator } from '../dev/fc-simulator.js';
 import { RamSimulator } from '../dev/ram-simulator.js';
 import { cleanEnv } from './fixtures/process.js';
 
@@ -35,10 +36,12 @@ const OLD_DOCUMENT = JSON.stringify({
 let ram: RamSimulator;
 let lines: string[];
 let presence: FunctionPresence;
+let roleUsers: string[];
 const api = () => createRamApi(ramEndpoint(ram.url), DEPLOYER);
 const deps = (): Deps => ({
   ram: api(),
   functionPresence: async () => presence,
+  roleUsers: async () => roleUsers,
   accountId: '1234567890123456',
   sleep: async () => {},
 });
@@ -60,6 +63,7 @@ beforeEach(() => {
   ram.before = undefined;
   ram.roleReadLag = 0;
   presence = 'not-found';
+  roleUsers = [];
   lines = [];
 });
 
@@ -344,6 +348,30 @@ describe('RAM remove', () => {
     deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [0, 0, 0]);
   });
 
+  it('keeps the role and its policy while another function in the region still runs as it, and writes nothing', async () => {
+    await ensure();
+    ram.calls.length = 0;
+    roleUsers = ['flow-preview', 'flow-preview-b'];
+    strictEqual(await remove(), 0);
+    deepStrictEqual(ram.calls, []);
+    deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [1, 1, 1]);
+    strictEqual(
+      lines.at(-1),
+      'FC: flow-preview-b in ap-southeast-1 still run(s) as flow-preview-cams, so the role and its policy stay ' +
+        '(nothing removed); they go with the last function that uses them',
+    );
+    const unsure = deps();
+    await rejects(
+      run(
+        parseArgs(['remove'], {}),
+        { ...unsure, roleUsers: () => Promise.reject(new Error('FC ListFunctions failed')) },
+        () => {},
+      ),
+      /FC ListFunctions failed/,
+    );
+    deepStrictEqual(ram.calls, []);
+  });
+
   it('keeps the role while FC still has the function, or cannot say, and writes nothing', async () => {
     await ensure();
     ram.calls.length = 0;
@@ -364,6 +392,48 @@ describe('RAM remove', () => {
     );
     deepStrictEqual(ram.calls, []);
     ok(ram.roles.has(DEFAULT_ROLE_NAME));
+  });
+});
+
+describe('FC: which functions run as the role (asked before a remove deletes it)', () => {
+  let fc: FcSimulator;
+  before(async () => {
+    fc = await new FcSimulator({
+      accountId: '1234567890123456',
+      region: 'ap-southeast-1',
+      callers: [DEPLOYER],
+      functions: {},
+    }).start();
+  });
+  after(() => fc.stop());
+
+  it('reads every page of ListFunctions and matches the role by ARN in any case, or by bare name', async () => {
+    for (let i = 0; i < 230; i += 1) {
+      fc.deployed.set(`fn-${String(i).padStart(3, '0')}`, {
+        role: `acs:ram::1234567890123456:role/other-${i}`,
+      });
+    }
+    fc.deployed.set('fn-050', { role: 'acs:ram::1234567890123456:role/flow-preview-cams' });
+    fc.deployed.set('fn-150', { role: 'acs:ram::1234567890123456:role/Flow-Preview-CAMS' });
+    fc.deployed.set('fn-229', { role: 'flow-preview-cams' });
+    fc.deployed.set('fn-100', { role: 'acs:ram::1234567890123456:role/flow-preview-cams-old' });
+    fc.deployed.set('fn-101', { role: 'acs:ram::1234567890123456:role/x-flow-preview-cams' });
+    const users = await functionsUsingRole(
+      fcEndpoint(fc.url, 'ap-southeast-1'),
+      DEPLOYER,
+      'flow-preview-cams',
+    );
+    deepStrictEqual(users, ['fn-050', 'fn-150', 'fn-229']);
+    strictEqual(fc.apiCalls.filter((call) => call.action === 'ListFunctions').length, 3);
+  });
+
+  it('throws, so the role stays, when FC will not list the functions', async () => {
+    fc.denied.add(DEPLOYER.accessKeyId);
+    await rejects(
+      functionsUsingRole(fcEndpoint(fc.url, 'ap-southeast-1'), DEPLOYER, 'flow-preview-cams'),
+      /FC ListFunctions failed \(AccessDenied\): cannot tell whether another function runs as flow-preview-cams/,
+    );
+    fc.denied.clear();
   });
 });
 

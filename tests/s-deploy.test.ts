@@ -278,6 +278,26 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
   });
 
   describe('s remove -y', () => {
+    it('keeps a role another function still runs as: a second deployment that changed only the function name', async () => {
+      const shared = { FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-shared' };
+      const deployed = await s('deploy, shared role', ['deploy', '-y'], shared);
+      strictEqual(deployed.code, 0, output(deployed));
+      strictEqual(
+        fc.deployed.get('flow-preview-shared')?.['role'],
+        `acs:ram::${DEFAULT.accountId}:role/flow-preview-cams`,
+      );
+      const firstRamWrite = ram.writes.length;
+      const result = await s('remove, shared role', ['remove', '-y'], shared);
+      strictEqual(result.code, 0, output(result));
+      ok(!fc.deployed.has('flow-preview-shared'));
+      match(
+        output(result),
+        /FC: flow-preview in ap-southeast-1 still run\(s\) as flow-preview-cams, so the role and its policy stay/,
+      );
+      deepStrictEqual(ram.writes.slice(firstRamWrite), []);
+      ok(ram.roles.has('flow-preview-cams') && ram.policies.has('FlowPreviewGetFlowPreviewUrl'));
+    });
+
     it('removes the function, then (FC GetFunction: not found) the role and policy', async () => {
       const firstFcCall = fc.apiCalls.length;
       const result = await s('remove', ['remove', '-y']);
@@ -287,6 +307,7 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
         [
           ['DeleteFunction', 'flow-preview', 204],
           ['GetFunction', 'flow-preview', 404],
+          ['ListFunctions', '', 200],
         ],
       );
       ok(!ram.roles.has('flow-preview-cams'));

@@ -314,6 +314,25 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
       ok(!ram.policies.has('FlowPreviewGetFlowPreviewUrl'));
     });
 
+    it('finishes the RAM cleanup on a second npm run remove after the first stopped half-way', async () => {
+      const names = {
+        FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-retry',
+        FLOW_PREVIEW_ROLE_NAME: 'flow-preview-retry-cams',
+        FLOW_PREVIEW_POLICY_NAME: 'FlowPreviewRetry',
+      };
+      const deployed = await s('deploy, retried remove', ['deploy', '-y'], names);
+      strictEqual(deployed.code, 0, output(deployed));
+      ram.deny.add('DeleteRole');
+      const first = await s('remove, DeleteRole denied', ['npm', 'remove'], names);
+      ram.deny.clear();
+      strictEqual(first.code, 101, output(first));
+      match(output(first), /may not call ram:DeleteRole[\s\S]*not done: DeleteRole/);
+      ok(!fc.deployed.has('flow-preview-retry') && ram.roles.has('flow-preview-retry-cams'));
+      const second = await s('remove again', ['npm', 'remove'], names);
+      strictEqual(second.code, 0, output(second));
+      ok(!ram.roles.has('flow-preview-retry-cams') && !ram.policies.has('FlowPreviewRetry'));
+    });
+
     it('keeps the role when fc3 only logged its error and s exited 0 for it, and fails saying so', async () => {
       const result = await s(
         'remove -a staging, fc3 error',

@@ -255,6 +255,26 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
     );
   });
 
+  it('in CI, takes serverless_devs_access_cicd_alias_name over -a to fc3 and the RAM step alike', async () => {
+    const firstRamCall = ram.calls.length;
+    const result = await s(
+      'deploy in CI',
+      ['deploy', '-y', '-a', 'default'],
+      {
+        FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-ci',
+        FLOW_PREVIEW_ROLE_NAME: 'flow-preview-ci-cams',
+        FLOW_PREVIEW_POLICY_NAME: 'FlowPreviewCi',
+      },
+      { GITHUB_ACTIONS: 'true', serverless_devs_access_cicd_alias_name: 'staging' },
+    );
+    strictEqual(result.code, 0, output(result));
+    strictEqual((records().at(-1) as Recorded).accessKeyId, STAGING.accessKeyId);
+    deepStrictEqual(
+      [...new Set(ramCallsSince(firstRamCall).map((call) => call.accessKeyId))],
+      [STAGING.accessKeyId],
+    );
+  });
+
   it('refuses props fc3’s schema rejects before any action runs (validation: true)', async () => {
     const before = { records: records().length, ram: ram.calls.length };
     const result = await s('deploy, invalid props', ['deploy', '-y'], { FLOW_PREVIEW_MEMORY_MB: '100' });

@@ -265,12 +265,14 @@ describe('s.yaml as the real s resolves it', () => {
     });
   });
 
-  it('keeps its fc3 schema copy identical to the shared reference when that is present', () => {
+  it('keeps its fc3 schema copy identical to the shared reference when that is present', (t) => {
     let reference: string;
     try {
       reference = readFileSync('../shared/reference/fc3-props.schema.json', 'utf8');
     } catch {
-      return; // outside the workplace the repo's copy stands alone
+      // Outside the workplace the repo's copy stands alone: say so instead of passing without a check.
+      t.skip('no ../shared/reference/fc3-props.schema.json beside this checkout');
+      return;
     }
     strictEqual(readFileSync('deploy/fc3-props.schema.json', 'utf8'), reference);
   });

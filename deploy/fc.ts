@@ -7,13 +7,24 @@ import { OpenApiRequest, Params } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { openApiClient } from '../shared/cams/openapi.js';
 import { type Credentials, type Endpoint, parseEndpoint } from '../shared/config.js';
+import { ConfigError } from '../shared/errors.js';
 
 /**
  * The FC endpoint fc3 itself uses (devsapp/fc3 src/resources/fc/impl/client.ts): `fcv3.<region>.aliyuncs.com`, or
  * `FC_CLIENT_CUSTOM_ENDPOINT` when set, the variable fc3 reads, so one setting points both at the same FC.
  */
 export function fcEndpoint(raw: string | undefined, region: string): Endpoint {
-  return parseEndpoint('FC_CLIENT_CUSTOM_ENDPOINT', raw, `fcv3.${region}.aliyuncs.com`);
+  // fc3's getCustomEndpoint takes the variable only when it starts with http:// or https://; a bare host makes it fall
+  // back to fcv3.<region>. Asking another FC than the one fc3 removed from could say "not found" for a live function.
+  const value = raw?.trim() ?? '';
+  if (value !== '' && !/^https?:\/\//.test(value)) {
+    throw new ConfigError(
+      'FC_CLIENT_CUSTOM_ENDPOINT',
+      'needs http:// or https:// (fc3 ignores a bare host and uses its default endpoint)',
+      value,
+    );
+  }
+  return parseEndpoint('FC_CLIENT_CUSTOM_ENDPOINT', value, `fcv3.${region}.aliyuncs.com`);
 }
 
 export type FunctionPresence = 'exists' | 'not-found';

@@ -427,6 +427,21 @@ describe('FC: which functions run as the role (asked before a remove deletes it)
     strictEqual(fc.apiCalls.filter((call) => call.action === 'ListFunctions').length, 3);
   });
 
+  it('asks the FC fc3 asks: fcv3.<region>, or FC_CLIENT_CUSTOM_ENDPOINT only with the scheme fc3 needs to honour it', () => {
+    deepStrictEqual(fcEndpoint(undefined, 'cn-hangzhou'), {
+      host: 'fcv3.cn-hangzhou.aliyuncs.com',
+      protocol: 'HTTPS',
+    });
+    deepStrictEqual(fcEndpoint('http://127.0.0.1:9000', 'cn-hangzhou'), {
+      host: '127.0.0.1:9000',
+      protocol: 'HTTP',
+    });
+    throws(
+      () => fcEndpoint('fc.internal.example.com', 'cn-hangzhou'),
+      /FC_CLIENT_CUSTOM_ENDPOINT needs http:\/\/ or https:\/\/ \(fc3 ignores a bare host/,
+    );
+  });
+
   it('throws, so the role stays, when FC will not list the functions', async () => {
     fc.denied.add(DEPLOYER.accessKeyId);
     await rejects(

@@ -1,7 +1,8 @@
 /**
  * The deployment descriptor as the real `s` resolves it (`s preview -o json`, offline, with and without the deploy
- * environment variables): nothing left unresolved, fc3 props valid against fc3's schema, and the checks the schema
- * cannot make (build output, runtime, env types, trigger methods, default auth, the RAM step's arguments and quoting).
+ * environment variables, on a copy of the repository's spec so a developer's `.env` and JWKS file do not count):
+ * nothing left unresolved, fc3 props valid against fc3's schema, and the checks the schema cannot make (build output,
+ * runtime, env types, trigger methods, default auth, the RAM step's arguments and quoting).
  */
 
 import { deepStrictEqual, ok, strictEqual, throws } from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import { DEFAULTS, parseArgs } from '../deploy/ram-cli.js';
-import { makeSHome, runS, type SHome, sEnv, sPreview } from './fixtures/s-cli.js';
+import { makeSHome, runS, type SHome, sEnv, sPreview, specCopy } from './fixtures/s-cli.js';
 
 type Spec = Record<string, unknown>;
 const schema = JSON.parse(readFileSync('deploy/fc3-props.schema.json', 'utf8'));
@@ -74,6 +75,7 @@ const DEPLOY_ENV = {
 
 describe('s.yaml as the real s resolves it', () => {
   let home: SHome;
+  let spec: { dir: string; cleanup: () => void };
   let plain: Spec;
   let custom: Spec;
   let anonymous: Spec;
@@ -85,25 +87,29 @@ describe('s.yaml as the real s resolves it', () => {
 
   before(async () => {
     home = makeSHome();
+    spec = specCopy();
     const env = (extra: Record<string, string> = {}) => sEnv(home, extra);
     // One `s preview` per scenario, all at once: each costs ~0.5 s of CPU.
     [plain, custom, anonymous, jwt, hostile, blank, jwtMissing] = await Promise.all([
-      sPreview(process.cwd(), env()),
-      sPreview(process.cwd(), env(DEPLOY_ENV)),
-      sPreview(process.cwd(), env({ FLOW_PREVIEW_AUTH_TYPE: 'anonymous' })),
+      sPreview(spec.dir, env()),
+      sPreview(spec.dir, env(DEPLOY_ENV)),
+      sPreview(spec.dir, env({ FLOW_PREVIEW_AUTH_TYPE: 'anonymous' })),
       sPreview(
-        process.cwd(),
+        spec.dir,
         env({
           FLOW_PREVIEW_AUTH_TYPE: 'jwt',
           FLOW_PREVIEW_TRIGGER_CONFIG: './deploy/http-trigger-jwt.example.json',
         }),
       ),
-      sPreview(process.cwd(), env({ FLOW_PREVIEW_ROLE_NAME: HOSTILE })),
-      sPreview(process.cwd(), env(BLANK)),
-      runS(['preview'], process.cwd(), env({ FLOW_PREVIEW_AUTH_TYPE: 'jwt' })),
+      sPreview(spec.dir, env({ FLOW_PREVIEW_ROLE_NAME: HOSTILE })),
+      sPreview(spec.dir, env(BLANK)),
+      runS(['preview'], spec.dir, env({ FLOW_PREVIEW_AUTH_TYPE: 'jwt' })),
     ]);
   });
-  after(() => home.cleanup());
+  after(() => {
+    spec.cleanup();
+    home.cleanup();
+  });
 
   it('resolves every value with no deploy variables set, and the fc3 props validate against fc3’s schema', () => {
     assertValid(plain);

@@ -6,10 +6,11 @@
 
 import { deepStrictEqual, match, ok, rejects, strictEqual, throws } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { decryptAccessValue, deployerCredentials } from '../deploy/access.js';
 import { type FunctionPresence, fcEndpoint, functionsUsingRole } from '../deploy/fc.js';
@@ -458,8 +459,13 @@ describe('RAM CLI', () => {
     for (const key of ['AccessKeyID', 'AccessKeySecret', 'AccountID', 'FLOW_PREVIEW_ROLE_NAME']) {
       if (!(key in env)) delete base[key];
     }
-    return promisify(execFile)(process.execPath, ['--import', 'tsx', 'deploy/ram-cli.ts', ...args], {
+    // Run from a folder of its own: the CLI reads the `.env` of the folder it runs in, and the developer's own must
+    // not steer these tests.
+    const script = join(process.cwd(), 'deploy', 'ram-cli.ts');
+    const tsx = pathToFileURL(require.resolve('tsx')).href;
+    return promisify(execFile)(process.execPath, ['--import', tsx, script, ...args], {
       env: base,
+      cwd: home,
     }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
       (error: { code: number; stdout: string; stderr: string }) => ({
@@ -518,6 +524,23 @@ describe('RAM CLI', () => {
       result.stderr,
       /RAM ensure failed: CreateRole failed: the deploying identity may not call ram:CreateRole \(NoPermission\)/,
     );
+  });
+
+  it('run alone (npm run ram:plan), reads .env from the folder it runs in, and the environment wins over it', async () => {
+    writeFileSync(
+      join(home, '.env'),
+      'FLOW_PREVIEW_ROLE_NAME=from-dotenv-cams\nFLOW_PREVIEW_POLICY_NAME=FromDotEnv\n',
+    );
+    try {
+      const result = await cli(['ensure', '--dry-run', '-a', 'testalias'], {
+        HOME: home,
+        FLOW_PREVIEW_POLICY_NAME: 'FromEnvironment',
+      });
+      strictEqual(result.code, 0, result.stderr);
+      match(result.stdout, /^RAM ensure \(dry run\): role from-dotenv-cams, policy FromEnvironment,/);
+    } finally {
+      rmSync(join(home, '.env'));
+    }
   });
 
   it('exits 1 naming the missing alias as s does, and 2 for bad usage or a bad name, before calling RAM', async () => {

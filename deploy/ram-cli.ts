@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { type DeployerCredentials, deployerCredentials } from './access.js';
-import { type FunctionPresence, fcEndpoint, functionPresence } from './fc.js';
+import { type FunctionPresence, fcEndpoint, functionPresence, functionsUsingRole } from './fc.js';
 import {
   apply,
   createRamApi,
@@ -173,6 +173,8 @@ export interface Deps {
   readonly ram: RamApi;
   /** The function's presence in FC, asked before a remove. */
   readonly functionPresence: () => Promise<FunctionPresence>;
+  /** The functions in the region that run as the role, asked before a remove deletes it. */
+  readonly roleUsers: () => Promise<readonly string[]>;
   readonly accountId?: string | undefined;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -188,7 +190,16 @@ export async function run(options: Options, deps: Deps, print: (line: string) =>
           'Remove the function first (npm run remove), then run this again.',
       );
     }
-    print(`FC: function ${options.functionName} in ${options.region} is gone; its role can go`);
+    print(`FC: function ${options.functionName} in ${options.region} is gone`);
+    const users = (await deps.roleUsers()).filter((name) => name !== options.functionName);
+    if (users.length > 0) {
+      print(
+        `FC: ${users.join(', ')} in ${options.region} still run(s) as ${options.roleName}, so the role and its policy ` +
+          'stay (nothing removed); they go with the last function that uses them',
+      );
+      return 0;
+    }
+    print(`FC: no other function in ${options.region} runs as ${options.roleName}; the role can go`);
   }
   print('found:');
   const state = await inspect(deps.ram, target);
@@ -263,6 +274,12 @@ async function main(): Promise<void> {
           fcEndpoint(process.env['FC_CLIENT_CUSTOM_ENDPOINT'], options.region),
           credentials,
           options.functionName,
+        ),
+      roleUsers: () =>
+        functionsUsingRole(
+          fcEndpoint(process.env['FC_CLIENT_CUSTOM_ENDPOINT'], options.region),
+          credentials,
+          options.roleName,
         ),
     },
     (line) => process.stdout.write(`${line}\n`),

@@ -1,7 +1,8 @@
 /**
  * A Function Compute 3.0 API simulator (loopback) for InvokeFunction:
  * `POST /2023-03-30/functions/{name}/invocations[?qualifier=…]`, and for the function lifecycle a deploy touches:
- * CreateFunction (`POST /2023-03-30/functions`), GetFunction (`GET …/functions/{name}`), DeleteFunction (`DELETE`). It verifies the caller's V3 signature and STS token
+ * CreateFunction (`POST /2023-03-30/functions`), GetFunction (`GET …/functions/{name}`), DeleteFunction (`DELETE`),
+ * ListFunctions (`GET /2023-03-30/functions?limit&nextToken&prefix`, paged). It verifies the caller's V3 signature and STS token
  * (dev/v3-signature.ts), checks the caller may invoke, runs the function's handler in-process with a Buffer event
  * and an FC context carrying the *function's* role credentials, and answers as FC does: the handler's result as the
  * body, or HTTP 200 with `x-fc-error-type` when the handler throws; FC's own errors as `{Code, Message, RequestId}`.
@@ -45,7 +46,7 @@ export interface FcApiCall {
 
 export class FcSimulator extends LoopbackServer {
   readonly invocations: FcInvocationRecord[] = [];
-  /** CreateFunction / GetFunction / DeleteFunction calls, in order. */
+  /** CreateFunction / GetFunction / DeleteFunction / ListFunctions calls, in order. */
   readonly apiCalls: FcApiCall[] = [];
   /** Functions created through the API (CreateFunction's body), by name. */
   readonly deployed = new Map<string, Record<string, unknown>>();
@@ -160,18 +161,21 @@ export class FcSimulator extends LoopbackServer {
     res.end(typeof result === 'string' || Buffer.isBuffer(result) ? result : JSON.stringify(result ?? null));
   }
 
-  /** CreateFunction, GetFunction, DeleteFunction: what a deploy and a remove do to the function itself. */
+  /** CreateFunction, GetFunction, DeleteFunction, ListFunctions: what a deploy and a remove do to functions. */
   #lifecycle(received: ReceivedRequest, res: ServerResponse): void {
     const { url, body } = received;
     const named = /^\/2023-03-30\/functions\/([^/]+)$/.exec(url.pathname);
+    const listing = url.pathname === '/2023-03-30/functions';
     const action =
-      received.method === 'POST' && url.pathname === '/2023-03-30/functions'
+      received.method === 'POST' && listing
         ? 'CreateFunction'
-        : named && received.method === 'GET'
-          ? 'GetFunction'
-          : named && received.method === 'DELETE'
-            ? 'DeleteFunction'
-            : undefined;
+        : received.method === 'GET' && listing
+          ? 'ListFunctions'
+          : named && received.method === 'GET'
+            ? 'GetFunction'
+            : named && received.method === 'DELETE'
+              ? 'DeleteFunction'
+              : undefined;
     let functionName = decodeURIComponent(named?.[1] ?? '');
     let input: Record<string, unknown> = {};
     if (action === 'CreateFunction') {
@@ -187,7 +191,7 @@ export class FcSimulator extends LoopbackServer {
       now: Date.now(),
       maxSkewMs: 15 * 60_000,
     });
-    const [status, payload] = this.#lifecycleAnswer(action, functionName, input, verification);
+    const [status, payload] = this.#lifecycleAnswer(action, functionName, input, verification, url);
     this.apiCalls.push({
       action: action ?? `${received.method} ${url.pathname}`,
       functionName,
@@ -203,6 +207,7 @@ export class FcSimulator extends LoopbackServer {
     functionName: string,
     input: Record<string, unknown>,
     verification: ReturnType<typeof verify>,
+    url: URL,
   ): [number, Record<string, unknown>] {
     const error = (status: number, code: string, message: string): [number, Record<string, unknown>] => [
       status,
@@ -223,6 +228,7 @@ export class FcSimulator extends LoopbackServer {
         `The caller is not authorized to perform fc:${action} on ${functionName}.`,
       );
     }
+    if (action === 'ListFunctions') return [200, this.#list(url.searchParams)];
     const exists = this.deployed.has(functionName) || functionName in this.options.functions;
     if (action === 'CreateFunction') {
       if (!functionName) return error(400, 'InvalidArgument', 'functionName is required');
@@ -241,6 +247,23 @@ export class FcSimulator extends LoopbackServer {
       return error(404, 'FunctionNotFound', `function '${functionName}' does not exist`);
     }
     return [204, {}];
+  }
+
+  /** One page of ListFunctions, by name: `limit` (FC: at most 100, default 20), `prefix`, `nextToken` (where to go on). */
+  #list(query: URLSearchParams): Record<string, unknown> {
+    const limit = Math.min(Number(query.get('limit') ?? 20) || 20, 100);
+    const prefix = query.get('prefix') ?? '';
+    const from = query.get('nextToken') ?? '';
+    const names = [...new Set([...this.deployed.keys(), ...Object.keys(this.options.functions)])]
+      .filter((name) => name.startsWith(prefix) && name >= from)
+      .sort();
+    const page = names.slice(0, limit).map((name) => ({
+      ...(this.deployed.get(name) ?? {}),
+      functionName: name,
+      functionArn: this.#arn(name),
+    }));
+    const next = names[limit];
+    return next === undefined ? { functions: page } : { functions: page, nextToken: next };
   }
 
   #arn(functionName: string): string {

@@ -6,13 +6,14 @@
 
 import { deepStrictEqual, match, ok, rejects, strictEqual, throws } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { decryptAccessValue, deployerCredentials } from '../deploy/access.js';
-import type { FunctionPresence } from '../deploy/fc.js';
+import { type FunctionPresence, fcEndpoint, functionsUsingRole } from '../deploy/fc.js';
 import {
   createRamApi,
   PERMISSION_POLICY,
@@ -22,6 +23,7 @@ import {
   TRUST_POLICY,
 } from '../deploy/ram.js';
 import { DEFAULT_POLICY_NAME, DEFAULT_ROLE_NAME, type Deps, parseArgs, run } from '../deploy/ram-cli.js';
+import { FcSimulator } from '../dev/fc-simulator.js';
 import { RamSimulator } from '../dev/ram-simulator.js';
 import { cleanEnv } from './fixtures/process.js';
 
@@ -35,10 +37,12 @@ const OLD_DOCUMENT = JSON.stringify({
 let ram: RamSimulator;
 let lines: string[];
 let presence: FunctionPresence;
+let roleUsers: string[];
 const api = () => createRamApi(ramEndpoint(ram.url), DEPLOYER);
 const deps = (): Deps => ({
   ram: api(),
   functionPresence: async () => presence,
+  roleUsers: async () => roleUsers,
   accountId: '1234567890123456',
   sleep: async () => {},
 });
@@ -60,6 +64,7 @@ beforeEach(() => {
   ram.before = undefined;
   ram.roleReadLag = 0;
   presence = 'not-found';
+  roleUsers = [];
   lines = [];
 });
 
@@ -344,6 +349,30 @@ describe('RAM remove', () => {
     deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [0, 0, 0]);
   });
 
+  it('keeps the role and its policy while another function in the region still runs as it, and writes nothing', async () => {
+    await ensure();
+    ram.calls.length = 0;
+    roleUsers = ['flow-preview', 'flow-preview-b'];
+    strictEqual(await remove(), 0);
+    deepStrictEqual(ram.calls, []);
+    deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [1, 1, 1]);
+    strictEqual(
+      lines.at(-1),
+      'FC: flow-preview-b in ap-southeast-1 still run(s) as flow-preview-cams, so the role and its policy stay ' +
+        '(nothing removed); they go with the last function that uses them',
+    );
+    const unsure = deps();
+    await rejects(
+      run(
+        parseArgs(['remove'], {}),
+        { ...unsure, roleUsers: () => Promise.reject(new Error('FC ListFunctions failed')) },
+        () => {},
+      ),
+      /FC ListFunctions failed/,
+    );
+    deepStrictEqual(ram.calls, []);
+  });
+
   it('keeps the role while FC still has the function, or cannot say, and writes nothing', async () => {
     await ensure();
     ram.calls.length = 0;
@@ -367,14 +396,76 @@ describe('RAM remove', () => {
   });
 });
 
+describe('FC: which functions run as the role (asked before a remove deletes it)', () => {
+  let fc: FcSimulator;
+  before(async () => {
+    fc = await new FcSimulator({
+      accountId: '1234567890123456',
+      region: 'ap-southeast-1',
+      callers: [DEPLOYER],
+      functions: {},
+    }).start();
+  });
+  after(() => fc.stop());
+
+  it('reads every page of ListFunctions and matches the role by ARN in any case, or by bare name', async () => {
+    for (let i = 0; i < 230; i += 1) {
+      fc.deployed.set(`fn-${String(i).padStart(3, '0')}`, {
+        role: `acs:ram::1234567890123456:role/other-${i}`,
+      });
+    }
+    fc.deployed.set('fn-050', { role: 'acs:ram::1234567890123456:role/flow-preview-cams' });
+    fc.deployed.set('fn-150', { role: 'acs:ram::1234567890123456:role/Flow-Preview-CAMS' });
+    fc.deployed.set('fn-229', { role: 'flow-preview-cams' });
+    fc.deployed.set('fn-100', { role: 'acs:ram::1234567890123456:role/flow-preview-cams-old' });
+    fc.deployed.set('fn-101', { role: 'acs:ram::1234567890123456:role/x-flow-preview-cams' });
+    const users = await functionsUsingRole(
+      fcEndpoint(fc.url, 'ap-southeast-1'),
+      DEPLOYER,
+      'flow-preview-cams',
+    );
+    deepStrictEqual(users, ['fn-050', 'fn-150', 'fn-229']);
+    strictEqual(fc.apiCalls.filter((call) => call.action === 'ListFunctions').length, 3);
+  });
+
+  it('asks the FC fc3 asks: fcv3.<region>, or FC_CLIENT_CUSTOM_ENDPOINT only with the scheme fc3 needs to honour it', () => {
+    deepStrictEqual(fcEndpoint(undefined, 'cn-hangzhou'), {
+      host: 'fcv3.cn-hangzhou.aliyuncs.com',
+      protocol: 'HTTPS',
+    });
+    deepStrictEqual(fcEndpoint('http://127.0.0.1:9000', 'cn-hangzhou'), {
+      host: '127.0.0.1:9000',
+      protocol: 'HTTP',
+    });
+    throws(
+      () => fcEndpoint('fc.internal.example.com', 'cn-hangzhou'),
+      /FC_CLIENT_CUSTOM_ENDPOINT needs http:\/\/ or https:\/\/ \(fc3 ignores a bare host/,
+    );
+  });
+
+  it('throws, so the role stays, when FC will not list the functions', async () => {
+    fc.denied.add(DEPLOYER.accessKeyId);
+    await rejects(
+      functionsUsingRole(fcEndpoint(fc.url, 'ap-southeast-1'), DEPLOYER, 'flow-preview-cams'),
+      /FC ListFunctions failed \(AccessDenied\): cannot tell whether another function runs as flow-preview-cams/,
+    );
+    fc.denied.clear();
+  });
+});
+
 describe('RAM CLI', () => {
   const cli = (args: string[], env: Record<string, string>) => {
     const base = cleanEnv({ RAM_ENDPOINT: ram.url, ...env });
     for (const key of ['AccessKeyID', 'AccessKeySecret', 'AccountID', 'FLOW_PREVIEW_ROLE_NAME']) {
       if (!(key in env)) delete base[key];
     }
-    return promisify(execFile)(process.execPath, ['--import', 'tsx', 'deploy/ram-cli.ts', ...args], {
+    // Run from a folder of its own: the CLI reads the `.env` of the folder it runs in, and the developer's own must
+    // not steer these tests.
+    const script = join(process.cwd(), 'deploy', 'ram-cli.ts');
+    const tsx = pathToFileURL(require.resolve('tsx')).href;
+    return promisify(execFile)(process.execPath, ['--import', tsx, script, ...args], {
       env: base,
+      cwd: home,
     }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
       (error: { code: number; stdout: string; stderr: string }) => ({
@@ -433,6 +524,23 @@ describe('RAM CLI', () => {
       result.stderr,
       /RAM ensure failed: CreateRole failed: the deploying identity may not call ram:CreateRole \(NoPermission\)/,
     );
+  });
+
+  it('run alone (npm run ram:plan), reads .env from the folder it runs in, and the environment wins over it', async () => {
+    writeFileSync(
+      join(home, '.env'),
+      'FLOW_PREVIEW_ROLE_NAME=from-dotenv-cams\nFLOW_PREVIEW_POLICY_NAME=FromDotEnv\n',
+    );
+    try {
+      const result = await cli(['ensure', '--dry-run', '-a', 'testalias'], {
+        HOME: home,
+        FLOW_PREVIEW_POLICY_NAME: 'FromEnvironment',
+      });
+      strictEqual(result.code, 0, result.stderr);
+      match(result.stdout, /^RAM ensure \(dry run\): role from-dotenv-cams, policy FromEnvironment,/);
+    } finally {
+      rmSync(join(home, '.env'));
+    }
   });
 
   it('exits 1 naming the missing alias as s does, and 2 for bad usage or a bad name, before calling RAM', async () => {

@@ -255,6 +255,26 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
     );
   });
 
+  it('in CI, takes serverless_devs_access_cicd_alias_name over -a to fc3 and the RAM step alike', async () => {
+    const firstRamCall = ram.calls.length;
+    const result = await s(
+      'deploy in CI',
+      ['deploy', '-y', '-a', 'default'],
+      {
+        FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-ci',
+        FLOW_PREVIEW_ROLE_NAME: 'flow-preview-ci-cams',
+        FLOW_PREVIEW_POLICY_NAME: 'FlowPreviewCi',
+      },
+      { GITHUB_ACTIONS: 'true', serverless_devs_access_cicd_alias_name: 'staging' },
+    );
+    strictEqual(result.code, 0, output(result));
+    strictEqual((records().at(-1) as Recorded).accessKeyId, STAGING.accessKeyId);
+    deepStrictEqual(
+      [...new Set(ramCallsSince(firstRamCall).map((call) => call.accessKeyId))],
+      [STAGING.accessKeyId],
+    );
+  });
+
   it('refuses props fc3’s schema rejects before any action runs (validation: true)', async () => {
     const before = { records: records().length, ram: ram.calls.length };
     const result = await s('deploy, invalid props', ['deploy', '-y'], { FLOW_PREVIEW_MEMORY_MB: '100' });
@@ -278,6 +298,26 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
   });
 
   describe('s remove -y', () => {
+    it('keeps a role another function still runs as: a second deployment that changed only the function name', async () => {
+      const shared = { FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-shared' };
+      const deployed = await s('deploy, shared role', ['deploy', '-y'], shared);
+      strictEqual(deployed.code, 0, output(deployed));
+      strictEqual(
+        fc.deployed.get('flow-preview-shared')?.['role'],
+        `acs:ram::${DEFAULT.accountId}:role/flow-preview-cams`,
+      );
+      const firstRamWrite = ram.writes.length;
+      const result = await s('remove, shared role', ['remove', '-y'], shared);
+      strictEqual(result.code, 0, output(result));
+      ok(!fc.deployed.has('flow-preview-shared'));
+      match(
+        output(result),
+        /FC: flow-preview in ap-southeast-1 still run\(s\) as flow-preview-cams, so the role and its policy stay/,
+      );
+      deepStrictEqual(ram.writes.slice(firstRamWrite), []);
+      ok(ram.roles.has('flow-preview-cams') && ram.policies.has('FlowPreviewGetFlowPreviewUrl'));
+    });
+
     it('removes the function, then (FC GetFunction: not found) the role and policy', async () => {
       const firstFcCall = fc.apiCalls.length;
       const result = await s('remove', ['remove', '-y']);
@@ -287,10 +327,30 @@ describe('npm run deploy / npm run remove with the real s (fc3 replaced by a rec
         [
           ['DeleteFunction', 'flow-preview', 204],
           ['GetFunction', 'flow-preview', 404],
+          ['ListFunctions', '', 200],
         ],
       );
       ok(!ram.roles.has('flow-preview-cams'));
       ok(!ram.policies.has('FlowPreviewGetFlowPreviewUrl'));
+    });
+
+    it('finishes the RAM cleanup on a second npm run remove after the first stopped half-way', async () => {
+      const names = {
+        FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-retry',
+        FLOW_PREVIEW_ROLE_NAME: 'flow-preview-retry-cams',
+        FLOW_PREVIEW_POLICY_NAME: 'FlowPreviewRetry',
+      };
+      const deployed = await s('deploy, retried remove', ['deploy', '-y'], names);
+      strictEqual(deployed.code, 0, output(deployed));
+      ram.deny.add('DeleteRole');
+      const first = await s('remove, DeleteRole denied', ['npm', 'remove'], names);
+      ram.deny.clear();
+      strictEqual(first.code, 101, output(first));
+      match(output(first), /may not call ram:DeleteRole[\s\S]*not done: DeleteRole/);
+      ok(!fc.deployed.has('flow-preview-retry') && ram.roles.has('flow-preview-retry-cams'));
+      const second = await s('remove again', ['npm', 'remove'], names);
+      strictEqual(second.code, 0, output(second));
+      ok(!ram.roles.has('flow-preview-retry-cams') && !ram.policies.has('FlowPreviewRetry'));
     });
 
     it('keeps the role when fc3 only logged its error and s exited 0 for it, and fails saying so', async () => {

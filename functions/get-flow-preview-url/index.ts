@@ -21,14 +21,16 @@ import { jsonErrors } from '../../shared/fc/json-errors.js';
 import { invocationLog } from '../../shared/fc/log.js';
 import { parseRequest } from '../../shared/fc/request.js';
 import { withConfig } from '../../shared/fc/with-config.js';
-import { getFlowPreview } from '../../shared/preview/get-flow-preview.js';
-import type { CachedPreview } from '../../shared/preview/ports.js';
+import { type Fetched, getFlowPreview } from '../../shared/preview/get-flow-preview.js';
 import { SingleFlight } from '../../shared/preview/single-flight.js';
 import { MemoryPreviewCache } from '../../shared/store/memory.js';
+import { StoreSelector } from '../../shared/store/select.js';
 
 /** Links kept across warm invocations of this instance, and the CAMS calls in flight. No credentials inside. */
 export const previewCache = new MemoryPreviewCache({ maxEntries: 1000 });
-const previewCalls = new SingleFlight<CachedPreview>();
+const previewCalls = new SingleFlight<Fetched>();
+/** Memory, or Redis when REDIS_URL is set (its client loaded on first use, its connection kept while warm). */
+export const stores = new StoreSelector({ memoryCache: previewCache });
 
 /** Browsers may keep a link this long at most, whatever its own lifetime. */
 const MAX_BROWSER_CACHE_S = 3600;
@@ -44,14 +46,21 @@ async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext)
   const config = context.config;
   if (config === undefined) throw new Error('withConfig() must run before the handler');
   const credentials = resolveCredentials(context, config);
+  const store = stores.session(config.fleet);
   const result = await getFlowPreview(
     request,
     { refresh },
     {
       cams: createCamsClient(config.camsEndpoint, credentials),
-      cache: previewCache,
+      cache: store.cache,
+      limiter: store.limiter,
+      lease: store.lease,
       inFlight: previewCalls,
-      scope: `${config.camsEndpoint.host}|${credentials.accessKeyId}`,
+      // The account, not the AccessKeyId: every FC instance holds its own STS key for the same role, and CAMS's
+      // quota is per account. Local runs without an account id fall back to the key.
+      scope: `${config.camsEndpoint.host}|${accountOf(context) ?? `key:${credentials.accessKeyId}`}`,
+      maxAgeMs: config.fleet.previewMaxAgeMs,
+      refreshIntervalMs: config.fleet.refreshIntervalMs,
       deadline: trace.deadline,
       camsTimeoutMs: config.camsTimeoutMs,
       onCamsCall: () => {
@@ -61,7 +70,10 @@ async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext)
         trace.retries.push(record);
       },
     },
-  );
+  ).finally(() => {
+    trace.store = store.kind;
+    trace.storeFailure = store.failure;
+  });
   trace.cache = result.cache;
   const maxAgeS = Math.min(MAX_BROWSER_CACHE_S, Math.floor(result.freshForMs / 1000));
   return {
@@ -69,6 +81,11 @@ async function getFlowPreviewUrl(event: Invocation, context: FlowPreviewContext)
     headers: { 'X-Cache': result.cache, 'Cache-Control': `private, max-age=${maxAgeS}` },
     body: result.preview,
   };
+}
+
+function accountOf(context: FlowPreviewContext): string | undefined {
+  const accountId: unknown = context.accountId;
+  return typeof accountId === 'string' && accountId !== '' ? accountId : undefined;
 }
 
 // Order matters: `before` runs top-down, `after`/`onError` bottom-up. So the adapter decodes first and

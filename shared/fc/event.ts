@@ -47,6 +47,10 @@ export interface InvocationTrace {
   flowId?: string;
   custSpaceId?: string;
   cache?: CacheOutcome;
+  /** Which store served (`redis`, `memory`, or `degraded` when Redis failed and memory stood in). */
+  store?: 'redis' | 'memory' | 'degraded';
+  /** Why Redis failed, in words safe to log (`timeout`, `unavailable`, `auth`, `full`, `error`). */
+  storeFailure?: string | undefined;
   camsCalls: number;
   retries: RetryRecord[];
   /** The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails. */

@@ -43,6 +43,8 @@ function write(request: LogRequest): void {
         ? reply.body['requestId']
         : undefined,
     cache: trace.cache,
+    store: trace.store,
+    storeFailure: trace.storeFailure,
     camsCalls: trace.camsCalls,
     retries: trace.retries.length > 0 ? trace.retries : undefined,
     latencyMs: Math.round((performance.now() - trace.startedAt) * 10) / 10,

@@ -165,7 +165,12 @@ async function bounded<T>(
       }),
     ]);
   } catch (error) {
-    throw classify(error);
+    const failure = classify(error);
+    if (failure.reason !== 'unavailable') throw failure;
+    // A command dropped with its connection says only "closed"; the connection's own error, emitted in the same
+    // turn, says why (`auth`).
+    await new Promise((resolve) => setImmediate(resolve));
+    throw lastError() ?? failure;
   } finally {
     clearTimeout(timer);
   }

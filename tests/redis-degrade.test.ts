@@ -5,10 +5,10 @@
  */
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RedisServer } from '../dev/redis-server.js';
 import { directEvent, setEnv } from './fixtures/fc.js';
 import { useFleet } from './fixtures/fleet.js';
 import { captureStdout, type Instance, type LogLine } from './fixtures/instances.js';
-import { RedisServer } from './fixtures/redis-server.js';
 
 const PASSWORD = 'correct-horse-battery-staple-9';
 const fleet = useFleet({ redis: { password: PASSWORD }, env: { REDIS_KEY_PREFIX: 'degrade-test:' } });

@@ -13,9 +13,15 @@ import type { RedisConfig } from '../config.js';
 import type { CachedPreview, Lease, PreviewCache, RateLimiter, SlotGrant } from '../preview/ports.js';
 import { retryAfterMs, slotSpacingMs } from './gcra.js';
 
+/** The shared cache: `get` also says until when the entry is valid, so the instance can keep a copy. */
+export interface RedisPreviewCache {
+  get(key: string): Promise<{ preview: CachedPreview; validUntil: number } | undefined>;
+  set: PreviewCache['set'];
+}
+
 /** The Redis side of the stores, for one `REDIS_URL`. One connection, reused by every warm invocation. */
 export interface RedisStores {
-  readonly cache: PreviewCache;
+  readonly cache: RedisPreviewCache;
   readonly lease: Lease;
   limiter(ratePerSecond: number): RateLimiter;
   /** True while the connection is up and authenticated. */
@@ -89,12 +95,14 @@ export function createRedisStores(config: RedisConfig): RedisStores {
     }
   };
 
-  const cache: PreviewCache = {
-    get: async (id) => readPreview(await run(() => client.get(key('preview', id)))),
+  const cache: RedisPreviewCache = {
+    get: async (id) => readEntry(await run(() => client.get(key('preview', id)))),
     set: async (id, preview, validUntil) => {
       const ttlMs = Math.floor(validUntil - Date.now());
       if (ttlMs <= 0) return;
-      await run(() => client.set(key('preview', id), JSON.stringify(preview), 'PX', ttlMs));
+      await run(() =>
+        client.set(key('preview', id), JSON.stringify({ ...preview, validUntil }), 'PX', ttlMs),
+      );
     },
   };
   const lease: Lease = {
@@ -194,7 +202,7 @@ function hashTag(id: string): string {
 }
 
 /** A stored entry is trusted only in the shape this function writes; anything else is a miss. */
-function readPreview(raw: string | null): CachedPreview | undefined {
+function readEntry(raw: string | null): { preview: CachedPreview; validUntil: number } | undefined {
   if (raw === null) return undefined;
   let value: unknown;
   try {
@@ -204,8 +212,9 @@ function readPreview(raw: string | null): CachedPreview | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const entry = value as Record<string, unknown>;
-  const { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt } = entry;
+  const { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt, validUntil } = entry;
   if (
+    typeof validUntil !== 'number' ||
     typeof flowId !== 'string' ||
     typeof previewUrl !== 'string' ||
     typeof previewUrlExpires !== 'number' ||
@@ -214,5 +223,5 @@ function readPreview(raw: string | null): CachedPreview | undefined {
   ) {
     return undefined;
   }
-  return { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt };
+  return { preview: { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt }, validUntil };
 }

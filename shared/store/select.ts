@@ -83,7 +83,13 @@ export class StoreSelector {
       cache: {
         get: (key) =>
           use(
-            () => redis.cache.get(key),
+            async () => {
+              const entry = await redis.cache.get(key);
+              if (entry === undefined) return undefined;
+              // A copy in memory: if Redis goes away later, this instance still serves the links it has seen.
+              await memory.cache.set(key, entry.preview, entry.validUntil);
+              return entry.preview;
+            },
             () => memory.cache.get(key),
           ),
         set: async (key: string, preview: CachedPreview, validUntil: number) => {

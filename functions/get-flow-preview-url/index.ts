@@ -7,6 +7,7 @@
  */
 import middy from '@middy/core';
 import { createCamsClient } from '../../shared/cams/client.js';
+import { loadFleetConfig } from '../../shared/config.js';
 import { resolveCredentials } from '../../shared/fc/credentials.js';
 import {
   type FcContext,
@@ -31,6 +32,7 @@ export const previewCache = new MemoryPreviewCache({ maxEntries: 1000 });
 const previewCalls = new SingleFlight<Fetched>();
 /** Memory, or Redis when REDIS_URL is set (its client loaded on first use, its connection kept while warm). */
 export const stores = new StoreSelector({ memoryCache: previewCache });
+stores.warm(loadFleetConfig);
 
 /** Browsers may keep a link this long at most, whatever its own lifetime. */
 const MAX_BROWSER_CACHE_S = 3600;

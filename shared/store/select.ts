@@ -131,6 +131,19 @@ export class StoreSelector {
     };
   }
 
+  /**
+   * Loads the Redis client and opens its connection now, while the instance starts, so the first invocation does
+   * not spend its time (or its command timeout) on them. A bad setting is left for the invocation to report.
+   */
+  warm(readConfig: () => FleetConfig): void {
+    try {
+      const redis = readConfig().redis;
+      if (redis !== undefined) this.#backend(redis);
+    } catch {
+      // loadConfig() in the invocation names the problem.
+    }
+  }
+
   /** Closes every Redis connection (tests and the benchmark; FC simply freezes the instance). */
   async close(): Promise<void> {
     const backends = [...this.#redis.values()];

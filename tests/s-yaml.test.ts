@@ -61,9 +61,14 @@ describe('s.yaml', () => {
     const env = props(spec)['environmentVariables'] as Record<string, unknown>;
     deepStrictEqual(Object.keys(env).sort(), [
       'CAMS_ENDPOINT',
+      'CAMS_RATE_LIMIT_PER_SECOND',
       'CAMS_TIMEOUT_MS',
       'CORS_ALLOWED_ORIGINS',
       'NODE_OPTIONS',
+      'PREVIEW_CACHE_MAX_AGE_S',
+      'PREVIEW_REFRESH_INTERVAL_S',
+      'REDIS_KEY_PREFIX',
+      'REDIS_URL',
     ]);
     for (const [name, value] of Object.entries(env)) strictEqual(typeof value, 'string', name);
     ok(Number(env['CAMS_TIMEOUT_MS']) < Number(props(spec)['timeout']) * 1000);
@@ -91,6 +96,11 @@ describe('s.yaml', () => {
       CAMS_TIMEOUT_MS: '8000',
       CORS_ALLOWED_ORIGINS: 'https://app.example.com',
       NODE_OPTIONS: '--max-semi-space-size=2',
+      REDIS_URL: '',
+      REDIS_KEY_PREFIX: 'flow-preview:',
+      CAMS_RATE_LIMIT_PER_SECOND: '5',
+      PREVIEW_CACHE_MAX_AGE_S: '900',
+      PREVIEW_REFRESH_INTERVAL_S: '60',
     });
   });
 

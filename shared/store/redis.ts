@@ -57,6 +57,10 @@ export class RedisStoreError extends Error {
   }
 }
 
+/**
+ * Opens one connection to `config.url` (it connects at once and reconnects by itself) and returns the stores over
+ * it. Every call is bounded by `config.commandTimeoutMs` and throws a `RedisStoreError` when it fails.
+ */
 export function createRedisStores(config: RedisConfig): RedisStores {
   const client = new Redis(config.url, {
     connectTimeout: Math.max(500, config.commandTimeoutMs * 2),

@@ -136,4 +136,20 @@ describe('Redis trouble', () => {
       await server.stop();
     }
   });
+
+  it('serves, while Redis is down, the links an instance had read from Redis (its memory copy)', async () => {
+    const [a, b] = [fleet.instance(), fleet.instance()];
+    await ask(a, 'survey-2026');
+    strictEqual((await ask(b, 'survey-2026')).line.cache, 'hit');
+    const callsBefore = fleet.cams.calls.length;
+    await fleet.redis.kill();
+    try {
+      const { reply, line } = await ask(b, 'survey-2026');
+      ok(succeeded(reply, 'survey-2026'), JSON.stringify(reply));
+      deepStrictEqual([line.cache, line.store, line.camsCalls], ['hit', 'degraded', 0]);
+      strictEqual(fleet.cams.calls.length, callsBefore);
+    } finally {
+      await fleet.redis.restart();
+    }
+  });
 });

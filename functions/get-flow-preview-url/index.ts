@@ -30,8 +30,9 @@ import { StoreSelector } from '../../shared/store/select.js';
 /** Links kept across warm invocations of this instance, and the CAMS calls in flight. No credentials inside. */
 export const previewCache = new MemoryPreviewCache({ maxEntries: 1000 });
 const previewCalls = new SingleFlight<Fetched>();
-/** Memory, or Redis when REDIS_URL is set (its client loaded on first use, its connection kept while warm). */
+/** Memory, or Redis when REDIS_URL is set (its one connection kept while the instance is warm). */
 export const stores = new StoreSelector({ memoryCache: previewCache });
+// With REDIS_URL set, the client loads and connects while the instance starts, not inside its first invocation.
 stores.warm(loadFleetConfig);
 
 /** Browsers may keep a link this long at most, whatever its own lifetime. */

@@ -84,6 +84,10 @@ export class MemoryLease implements Lease {
     const current = this.#holders.get(key);
     if (current !== undefined && current.until > now && current.holder !== holder) return false;
     this.#holders.set(key, { holder, until: now + ttlMs });
+    // Leases are released in a `finally`; only a lost release leaves one behind, and it expires.
+    if (this.#holders.size > 1000) {
+      for (const [other, lease] of this.#holders) if (lease.until <= now) this.#holders.delete(other);
+    }
     return true;
   }
 

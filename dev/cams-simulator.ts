@@ -3,9 +3,10 @@
  *
  * It verifies the V3 signature with its own implementation, checks action/version, the STS token and the date,
  * reads parameters from the form body or the query, keeps one preview link per flow until it expires (30 days),
- * answers the four documented error codes for configured flows, and limits each AccessKeyId to 5 requests per
- * second with `System.LimitControl`. Tests script it: next responses, delays, connection resets, malformed bodies,
- * HTTP 200 with an error Code, 5xx. It is the test double and the default CAMS of `npm start`.
+ * answers the four documented error codes for configured flows, and limits each account (all its AccessKeyIds
+ * together) to 5 requests per second with `System.LimitControl`. Tests script it: next responses, delays,
+ * connection resets, malformed bodies, HTTP 200 with an error Code, 5xx. It is the test double and the default
+ * CAMS of `npm start`.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,6 +29,8 @@ export interface SimulatorCredential {
   readonly accessKeySecret: string;
   /** When set, requests with this key must carry it in `x-acs-security-token` (STS keys). */
   readonly securityToken?: string;
+  /** The account the key belongs to: all keys of one account share its rate limit. Default: the key is its own. */
+  readonly accountId?: string;
 }
 
 /** One scripted answer, used for the next verified request instead of the normal behaviour. */
@@ -64,7 +67,7 @@ export interface CamsSimulatorOptions {
   readonly errorFlows?: Readonly<Record<string, DocumentedErrorCode>>;
   /** Status of business errors: 400 as documented, or 200 with `Code` ≠ `OK` (both occur in the wild). */
   readonly businessErrorStatus?: 200 | 400;
-  /** Requests per second per AccessKeyId; 0 disables the limit. Default 5. */
+  /** Requests per second per account (see `SimulatorCredential.accountId`); 0 disables the limit. Default 5. */
   readonly rateLimitPerSecond?: number;
   readonly previewTtlMs?: number;
   readonly maxClockSkewMs?: number;
@@ -244,7 +247,7 @@ export class CamsSimulator extends LoopbackServer {
     }
     if (step !== undefined) return this.#answerScripted(req, res, step, record);
 
-    const limited = this.#rateLimit(verification.accessKeyId, now);
+    const limited = this.#rateLimit(credential?.accountId ?? verification.accessKeyId, now);
     if (limited !== undefined) {
       return answerError(
         this.#options.businessErrorStatus,
@@ -336,12 +339,12 @@ export class CamsSimulator extends LoopbackServer {
     return fresh;
   }
 
-  /** A sliding one-second window of accepted requests per AccessKeyId. Returns the throttle headers when over. */
-  #rateLimit(accessKeyId: string, now: number): Record<string, string> | undefined {
+  /** A sliding one-second window of accepted requests per account. Returns the throttle headers when over. */
+  #rateLimit(account: string, now: number): Record<string, string> | undefined {
     const limit = this.#options.rateLimitPerSecond;
     if (limit <= 0) return undefined;
-    const window = (this.#window.get(accessKeyId) ?? []).filter((at) => now - at < 1000);
-    this.#window.set(accessKeyId, window);
+    const window = (this.#window.get(account) ?? []).filter((at) => now - at < 1000);
+    this.#window.set(account, window);
     if (window.length >= limit) {
       const timeLeft = 1000 - (now - (window[0] ?? now));
       return rateLimitHeaders(limit, timeLeft, now);

@@ -19,6 +19,16 @@ const jwtVerifierAsSibling: Plugin = {
   },
 };
 
+/** shared/store/select.ts requires ./redis.js at run time; it finds dist/redis.js (built below) beside index.js. */
+const redisStoreAsSibling: Plugin = {
+  name: 'redis-store-as-sibling',
+  setup(on) {
+    on.onResolve({ filter: /^\.\/redis\.js$/ }, (args) =>
+      args.importer.endsWith('shared/store/select.ts') ? { path: './redis.js', external: true } : undefined,
+    );
+  },
+};
+
 await rm('dist', { recursive: true, force: true });
 await rm('lib', { recursive: true, force: true });
 await build({
@@ -32,9 +42,9 @@ await build({
   legalComments: 'external',
   // Stand-ins for SDK parts a CAMS call never uses, and built-ins loaded on first use: see sdk-workarounds.ts.
   alias: { ...BUNDLE_ALIASES },
-  // The JWT verifier (and jose) stays out of the main bundle: required from dist/jwt-verifier.js on first use,
-  // as a plain require() inside the promise, not an ES module import.
-  plugins: [lazyBuiltins(), jwtVerifierAsSibling],
+  // The JWT verifier (with jose) and the Redis stores (with ioredis) stay out of the main bundle: each is a sibling
+  // file required on first use, only when JWT_* or REDIS_URL is set; as a plain require(), not an ES module import.
+  plugins: [lazyBuiltins(), jwtVerifierAsSibling, redisStoreAsSibling],
   supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
@@ -56,6 +66,24 @@ await build({
 });
 const verifierSize = (await stat('dist/jwt-verifier.js')).size;
 process.stdout.write(`built dist/jwt-verifier.js (${(verifierSize / 1024).toFixed(1)} KiB)\n`);
+
+// The Redis/Tair stores with ioredis inside: deployed beside index.js, loaded only when REDIS_URL is set.
+await build({
+  entryPoints: ['shared/store/redis.ts'],
+  outfile: 'dist/redis.js',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  keepNames: true,
+  legalComments: 'external',
+  logLevel: 'warning',
+});
+const redisSize = (await stat('dist/redis.js')).size;
+process.stdout.write(
+  `built dist/redis.js (${(redisSize / 1024).toFixed(1)} KiB, loaded only with REDIS_URL)\n`,
+);
 
 // The caller module for other functions (`flow-preview/client`): its SDK stays a dependency, not inlined.
 await build({

@@ -25,6 +25,8 @@ export interface Config {
   readonly envCredentials: Credentials | undefined;
   /** Caller identity for HTTP requests (`JWT_*`); absent when no JWKS is configured. */
   readonly jwt?: JwtConfig;
+  /** The fleet's shared state and CAMS budget (see `loadFleetConfig`). */
+  readonly fleet: FleetConfig;
 }
 
 export const DEFAULT_CAMS_HOST = 'cams.ap-southeast-1.aliyuncs.com';
@@ -42,6 +44,7 @@ export function loadConfig(env: Env = process.env): Config {
     corsAllowedOrigins: parseOrigins(env['CORS_ALLOWED_ORIGINS']),
     envCredentials: readEnvCredentials(env),
     ...readJwtConfig(env),
+    fleet: loadFleetConfig(env),
   };
 }
 
@@ -297,4 +300,128 @@ function userinfoPasswords(raw: string): string[] {
   } catch {
     return [found];
   }
+}
+
+// ---- Fleet: shared store (Redis/Tair), CAMS rate limit, cache ages (issue 9) ----
+
+export interface RedisConfig {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://` (TLS). Holds the password: never log it. */
+  readonly url: string;
+  /** Prepended to every key this function writes. */
+  readonly keyPrefix: string;
+  /** Upper bound of one Redis command, ms; past it the instance serves from memory. */
+  readonly commandTimeoutMs: number;
+}
+
+export interface FleetConfig {
+  /** Unset: every instance keeps its own cache and limiter in memory. */
+  readonly redis: RedisConfig | undefined;
+  /** The account's CAMS budget this function may use, calls per second (a headroom is kept below it). */
+  readonly camsRateLimitPerSecond: number;
+  /** A cached link is served at most this long after CAMS gave it, ms. */
+  readonly previewMaxAgeMs: number;
+  /** A refresh (`Cache-Control: no-cache`) fetches a new link at most once per key per this interval, ms. */
+  readonly refreshIntervalMs: number;
+}
+
+export const DEFAULT_REDIS_KEY_PREFIX = 'flow-preview:';
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 250;
+/** CAMS documents 5 GetFlowPreviewUrl calls per second per account. */
+export const DEFAULT_CAMS_RATE_LIMIT_PER_SECOND = 5;
+/**
+ * 15 minutes: a role whose CAMS permission is revoked stops getting links within that time, and a flow costs at
+ * most 96 CAMS calls a day, far below the quota (5/s is 432,000 a day).
+ */
+export const DEFAULT_PREVIEW_MAX_AGE_S = 900;
+export const DEFAULT_REFRESH_INTERVAL_S = 60;
+
+/** Reads the fleet settings; throws `ConfigError` naming the variable on a bad value. */
+export function loadFleetConfig(env: Env = process.env): FleetConfig {
+  return {
+    redis: readRedis(env),
+    camsRateLimitPerSecond: parseNumber(
+      env,
+      'CAMS_RATE_LIMIT_PER_SECOND',
+      DEFAULT_CAMS_RATE_LIMIT_PER_SECOND,
+      {
+        min: 0.1,
+        max: 1000,
+        integer: false,
+        what: 'a number of calls per second between 0.1 and 1000',
+      },
+    ),
+    previewMaxAgeMs:
+      1000 *
+      parseNumber(env, 'PREVIEW_CACHE_MAX_AGE_S', DEFAULT_PREVIEW_MAX_AGE_S, {
+        min: 1,
+        max: 31 * 24 * 3600,
+        integer: true,
+        what: 'a whole number of seconds between 1 and 2678400',
+      }),
+    refreshIntervalMs:
+      1000 *
+      parseNumber(env, 'PREVIEW_REFRESH_INTERVAL_S', DEFAULT_REFRESH_INTERVAL_S, {
+        min: 0,
+        max: 24 * 3600,
+        integer: true,
+        what: 'a whole number of seconds between 0 and 86400',
+      }),
+  };
+}
+
+/** REDIS_URL may hold a password in any shape, valid or not: its value is never quoted, not even to the log. */
+const NOT_SHOWN = '(not shown: it may hold a password)';
+
+function readRedis(env: Env): RedisConfig | undefined {
+  const url = env['REDIS_URL']?.trim() ?? '';
+  if (url === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(
+      'REDIS_URL',
+      'is not a valid URL (redis://[user:password@]host:port[/db])',
+      NOT_SHOWN,
+    );
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss:// (TLS)', NOT_SHOWN);
+  }
+  if (parsed.hostname === '') throw new ConfigError('REDIS_URL', 'must name a host', NOT_SHOWN);
+  if (!/^\/?(\d{1,2})?$/.test(parsed.pathname) || parsed.search !== '' || parsed.hash !== '') {
+    throw new ConfigError('REDIS_URL', 'may only end with a database number (/0 … /99)', NOT_SHOWN);
+  }
+  const keyPrefix = env['REDIS_KEY_PREFIX'] ?? DEFAULT_REDIS_KEY_PREFIX;
+  // Braces would change the hash slot of every key (Tair cluster mode) and break the scripts' one-slot rule.
+  if (!/^[A-Za-z0-9:_.\-/]{0,64}$/.test(keyPrefix)) {
+    throw new ConfigError(
+      'REDIS_KEY_PREFIX',
+      'must be at most 64 characters of letters, digits and : _ . - /',
+      keyPrefix,
+    );
+  }
+  const commandTimeoutMs = parseNumber(env, 'REDIS_COMMAND_TIMEOUT_MS', DEFAULT_REDIS_COMMAND_TIMEOUT_MS, {
+    min: 10,
+    max: 5000,
+    integer: true,
+    what: 'a whole number of milliseconds between 10 and 5000',
+  });
+  return { url, keyPrefix, commandTimeoutMs };
+}
+
+function parseNumber(
+  env: Env,
+  variable: string,
+  fallback: number,
+  rule: { min: number; max: number; integer: boolean; what: string },
+): number {
+  const value = env[variable]?.trim() ?? '';
+  if (value === '') return fallback;
+  const n = Number(value);
+  const shaped = rule.integer ? /^\d+$/.test(value) : /^\d+(\.\d+)?$/.test(value);
+  if (!shaped || !Number.isFinite(n) || n < rule.min || n > rule.max) {
+    throw new ConfigError(variable, `must be ${rule.what}`, value);
+  }
+  return n;
 }

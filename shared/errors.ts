@@ -290,3 +290,22 @@ export class CustSpaceIdRequiredError extends HttpError {
     super(400, 'CustSpaceIdRequired', 'Your token grants several spaces; name one with custSpaceId');
   }
 }
+
+/**
+ * 429 before any CAMS call: the account-wide rate limiter has no slot for this request before its deadline.
+ * `Retry-After` says when the same request would have fitted.
+ */
+export class RateLimitedError extends HttpError {
+  override name = 'RateLimitedError';
+  constructor(retryAfterMs: number) {
+    const retryAfterS = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(
+      429,
+      'RateLimited',
+      `Too many CAMS calls for this account right now; retry after ${retryAfterS} s`,
+      {
+        headers: { 'Retry-After': String(retryAfterS) },
+      },
+    );
+  }
+}

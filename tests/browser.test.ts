@@ -50,7 +50,12 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
       },
       credentials: ROLE_CREDENTIALS,
     });
-    restoreEnv = setEnv({ CAMS_ENDPOINT: cams.url, CORS_ALLOWED_ORIGINS: pageServer.url });
+    // The fresh-link case asks right after a fetch: no refresh interval here (tests/redis-refresh covers it).
+    restoreEnv = setEnv({
+      CAMS_ENDPOINT: cams.url,
+      CORS_ALLOWED_ORIGINS: pageServer.url,
+      PREVIEW_REFRESH_INTERVAL_S: '0',
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,

@@ -18,7 +18,10 @@ const STS_CALLER = {
 };
 const AK_CALLER = { accessKeyId: 'LTAI.TriggerCaller', accessKeySecret: 'ak-caller-secret' };
 
-const cams = useCamsSimulator({ env: { CAMS_TIMEOUT_MS: '1000', CORS_ALLOWED_ORIGINS: undefined } });
+// Every refresh reaches CAMS here (no refresh interval), so the test can see the signed refresh arrive.
+const cams = useCamsSimulator({
+  env: { CAMS_TIMEOUT_MS: '1000', CORS_ALLOWED_ORIGINS: undefined, PREVIEW_REFRESH_INTERVAL_S: '0' },
+});
 let trigger: LocalServer;
 let gateCalls = 0;
 before(async () => {

@@ -27,7 +27,10 @@ const CALLER = {
 };
 const ACCOUNT = '1234567890123456';
 
-const cams = useCamsSimulator({ env: { CAMS_TIMEOUT_MS: '1000', CORS_ALLOWED_ORIGINS: undefined } });
+// No refresh interval: 'passes refresh through' refreshes right after a fetch (tests/redis-refresh covers it).
+const cams = useCamsSimulator({
+  env: { CAMS_TIMEOUT_MS: '1000', CORS_ALLOWED_ORIGINS: undefined, PREVIEW_REFRESH_INTERVAL_S: '0' },
+});
 let fc: FcSimulator;
 
 before(async () => {

@@ -10,6 +10,12 @@ describe('loadConfig', () => {
       camsTimeoutMs: DEFAULT_CAMS_TIMEOUT_MS,
       corsAllowedOrigins: new Set(),
       envCredentials: undefined,
+      fleet: {
+        redis: undefined,
+        camsRateLimitPerSecond: 5,
+        previewMaxAgeMs: 900_000,
+        refreshIntervalMs: 60_000,
+      },
     });
   });
 

@@ -12,6 +12,7 @@ const preview = (flowId: string) => ({
   previewUrl: `https://x/${flowId}`,
   previewUrlExpires: 10_000,
   requestId: 'R',
+  fetchedAt: 0,
 });
 
 describe('MemoryPreviewCache', () => {
@@ -66,7 +67,10 @@ describe('SingleFlight', () => {
 });
 
 describe('the handler’s cache', () => {
-  const cams = useCamsSimulator({ env: { CAMS_TIMEOUT_MS: '500', CORS_ALLOWED_ORIGINS: undefined } });
+  const cams = useCamsSimulator({
+    // Refreshes here are the caller's every time; tests/refresh-interval.test.ts covers the interval.
+    env: { CAMS_TIMEOUT_MS: '500', CORS_ALLOWED_ORIGINS: undefined, PREVIEW_REFRESH_INTERVAL_S: '0' },
+  });
 
   const get = async (headers: Record<string, string> = {}) =>
     asHttp(await handler(httpEvent({ headers }), fcContext()));

@@ -157,6 +157,11 @@ describe('s.yaml as the real s resolves it', () => {
       CORS_ALLOWED_ORIGINS: 'https://app.example.com',
       NODE_OPTIONS: '--max-semi-space-size=2',
       ...NO_JWT,
+      REDIS_URL: '',
+      REDIS_KEY_PREFIX: 'flow-preview:',
+      CAMS_RATE_LIMIT_PER_SECOND: '5',
+      PREVIEW_CACHE_MAX_AGE_S: '900',
+      PREVIEW_REFRESH_INTERVAL_S: '60',
     });
   });
 

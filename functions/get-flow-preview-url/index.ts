@@ -7,6 +7,7 @@
  */
 import middy from '@middy/core';
 import { createCamsClient } from '../../shared/cams/client.js';
+import { loadFleetConfig } from '../../shared/config.js';
 import { bindCaller, callerIdentity, type IdentifiedContext } from '../../shared/fc/caller-identity.js';
 import { resolveCredentials } from '../../shared/fc/credentials.js';
 import {
@@ -23,14 +24,18 @@ import { invocationLog } from '../../shared/fc/log.js';
 import { applyLinkParams } from '../../shared/fc/preview-link.js';
 import { parseRequest } from '../../shared/fc/request.js';
 import { withConfig } from '../../shared/fc/with-config.js';
-import { getFlowPreview } from '../../shared/preview/get-flow-preview.js';
-import type { CachedPreview } from '../../shared/preview/ports.js';
+import { type Fetched, getFlowPreview } from '../../shared/preview/get-flow-preview.js';
 import { SingleFlight } from '../../shared/preview/single-flight.js';
 import { MemoryPreviewCache } from '../../shared/store/memory.js';
+import { StoreSelector } from '../../shared/store/select.js';
 
 /** Links kept across warm invocations of this instance, and the CAMS calls in flight. No credentials inside. */
 export const previewCache = new MemoryPreviewCache({ maxEntries: 1000 });
-const previewCalls = new SingleFlight<CachedPreview>();
+const previewCalls = new SingleFlight<Fetched>();
+/** Memory, or Redis when REDIS_URL is set (its one connection kept while the instance is warm). */
+export const stores = new StoreSelector({ memoryCache: previewCache });
+// With REDIS_URL set, the client loads and connects while the instance starts, not inside its first invocation.
+stores.warm(loadFleetConfig);
 
 /** Browsers may keep a link this long at most, whatever its own lifetime. */
 const MAX_BROWSER_CACHE_S = 3600;
@@ -48,14 +53,21 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
   const config = context.config;
   if (config === undefined) throw new Error('withConfig() must run before the handler');
   const credentials = resolveCredentials(context, config);
+  const store = stores.session(config.fleet);
   const result = await getFlowPreview(
     request,
     { refresh },
     {
       cams: createCamsClient(config.camsEndpoint, credentials),
-      cache: previewCache,
+      cache: store.cache,
+      limiter: store.limiter,
+      lease: store.lease,
       inFlight: previewCalls,
-      scope: `${config.camsEndpoint.host}|${credentials.accessKeyId}`,
+      // The account, not the AccessKeyId: every FC instance holds its own STS key for the same role, and CAMS's
+      // quota is per account. Local runs without an account id fall back to the key.
+      scope: `${config.camsEndpoint.host}|${accountOf(context) ?? `key:${credentials.accessKeyId}`}`,
+      maxAgeMs: config.fleet.previewMaxAgeMs,
+      refreshIntervalMs: config.fleet.refreshIntervalMs,
       deadline: trace.deadline,
       camsTimeoutMs: config.camsTimeoutMs,
       onCamsCall: () => {
@@ -65,7 +77,10 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
         trace.retries.push(record);
       },
     },
-  );
+  ).finally(() => {
+    trace.store = store.kind;
+    trace.storeFailure = store.failure;
+  });
   trace.cache = result.cache;
   const maxAgeS = Math.min(MAX_BROWSER_CACHE_S, Math.floor(result.freshForMs / 1000));
   return {
@@ -74,6 +89,11 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
     // Meta's parameters go on the caller's copy only; the cache keeps the bare link.
     body: { ...result.preview, previewUrl: applyLinkParams(result.preview.previewUrl, link) },
   };
+}
+
+function accountOf(context: FlowPreviewContext): string | undefined {
+  const accountId: unknown = context.accountId;
+  return typeof accountId === 'string' && accountId !== '' ? accountId : undefined;
 }
 
 // Order matters: `before` runs top-down, `after`/`onError` bottom-up. So the adapter decodes first and

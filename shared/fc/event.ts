@@ -46,6 +46,10 @@ export interface InvocationTrace {
   flowId?: string;
   custSpaceId?: string;
   cache?: CacheOutcome;
+  /** Which store served (`redis`, `memory`, or `degraded` when Redis failed and memory stood in). */
+  store?: 'redis' | 'memory' | 'degraded';
+  /** Why Redis failed, in words safe to log (`timeout`, `unavailable`, `auth`, `full`, `error`). */
+  storeFailure?: string | undefined;
   camsCalls: number;
   retries: RetryRecord[];
   /**

@@ -72,6 +72,8 @@ function record(request: LogRequest, redactor: Redactor): Record<string, unknown
         ? reply.body['requestId']
         : undefined,
     cache: trace.cache,
+    store: trace.store,
+    storeFailure: trace.storeFailure,
     camsCalls: trace.camsCalls,
     retries: trace.retries.length > 0 ? trace.retries : undefined,
     latencyMs: Math.round((performance.now() - trace.startedAt) * 10) / 10,

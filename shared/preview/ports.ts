@@ -31,13 +31,37 @@ export interface CamsClient {
   getFlowPreviewUrl(request: FlowPreviewRequest, options: CamsCallOptions): Promise<CamsPreview>;
 }
 
-/** What is kept: the CAMS answer as the client returned it. */
-export type CachedPreview = CamsPreview;
+/** What is kept: the CAMS answer as the client returned it, and when it was fetched (epoch ms). */
+export interface CachedPreview extends CamsPreview {
+  readonly fetchedAt: number;
+}
 
 export interface PreviewCache {
   get(key: string): Promise<CachedPreview | undefined>;
   /** Keeps `preview` until `validUntil` (epoch ms). */
   set(key: string, preview: CachedPreview, validUntil: number): Promise<void>;
+}
+
+/** A reservation from the CAMS rate limiter: wait `waitMs`, then call; or no slot before the caller's deadline. */
+export type SlotGrant =
+  | { readonly granted: true; readonly waitMs: number }
+  | { readonly granted: false; readonly retryAfterMs: number };
+
+/** The account-wide CAMS budget. Every CAMS attempt, retries included, takes one slot. */
+export interface RateLimiter {
+  /**
+   * Reserves the next slot for `scope` if it comes within `maxWaitMs`. A refusal reserves nothing; its
+   * `retryAfterMs` says when the same request would have fitted.
+   */
+  reserve(scope: string, maxWaitMs: number): Promise<SlotGrant>;
+}
+
+/** A short exclusive claim on a key, so that one caller in the fleet fetches it while the others wait. */
+export interface Lease {
+  /** Takes the lease for `ttlMs` unless someone else holds it; true when `holder` now holds it. */
+  acquire(key: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back if `holder` still holds it (an expired lease may be someone else's by now). */
+  release(key: string, holder: string): Promise<void>;
 }
 
 /** The cache key: the identity and endpoint that asked, the space, and the flow. */

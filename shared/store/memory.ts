@@ -1,10 +1,10 @@
 /**
- * Keeping preview links. CAMS hands back the same link until it expires (~30 days), so one CAMS call per flow per
- * link lifetime is enough. `PreviewCache` is the small interface a shared store (Redis/Tair) can implement later
- * for many instances; `MemoryPreviewCache` is the in-instance default, a bounded LRU.
+ * The in-instance stores: the preview cache (a bounded LRU), the CAMS rate limiter and leases. They serve when
+ * `REDIS_URL` is unset, and stand in for Redis while it is unreachable (shared/store/select.ts).
  */
 
-import type { CachedPreview, PreviewCache } from '../preview/ports.js';
+import type { CachedPreview, Lease, PreviewCache, RateLimiter, SlotGrant } from '../preview/ports.js';
+import { gcra, retryAfterMs, slotSpacingMs } from './gcra.js';
 
 export class MemoryPreviewCache implements PreviewCache {
   readonly #entries = new Map<string, { preview: CachedPreview; validUntil: number }>();
@@ -41,5 +41,57 @@ export class MemoryPreviewCache implements PreviewCache {
 
   clear(): void {
     this.#entries.clear();
+  }
+}
+
+/** The account-wide limiter of one instance: what runs without Redis, and while Redis is unreachable. */
+export class MemoryRateLimiter implements RateLimiter {
+  readonly #tat = new Map<string, number>();
+  readonly #spacingMs: number;
+  readonly #now: () => number;
+
+  constructor(ratePerSecond: number, now: () => number = Date.now) {
+    this.#spacingMs = slotSpacingMs(ratePerSecond);
+    this.#now = now;
+  }
+
+  async reserve(scope: string, maxWaitMs: number): Promise<SlotGrant> {
+    const now = this.#now();
+    const decision = gcra(now, this.#tat.get(scope) ?? 0, this.#spacingMs, maxWaitMs);
+    if (!decision.granted) return { granted: false, retryAfterMs: retryAfterMs(decision.waitMs, maxWaitMs) };
+    this.#tat.set(scope, decision.tat);
+    if (this.#tat.size > 1000) this.#forgetPast(now);
+    return { granted: true, waitMs: decision.waitMs };
+  }
+
+  /** A scope whose last slot is past holds no state worth keeping. */
+  #forgetPast(now: number): void {
+    for (const [scope, tat] of this.#tat) if (tat < now) this.#tat.delete(scope);
+  }
+}
+
+/** Leases within one instance (its in-flight map already joins its own callers; this serves the fallback path). */
+export class MemoryLease implements Lease {
+  readonly #holders = new Map<string, { holder: string; until: number }>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  async acquire(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.#now();
+    const current = this.#holders.get(key);
+    if (current !== undefined && current.until > now && current.holder !== holder) return false;
+    this.#holders.set(key, { holder, until: now + ttlMs });
+    // Leases are released in a `finally`; only a lost release leaves one behind, and it expires.
+    if (this.#holders.size > 1000) {
+      for (const [other, lease] of this.#holders) if (lease.until <= now) this.#holders.delete(other);
+    }
+    return true;
+  }
+
+  async release(key: string, holder: string): Promise<void> {
+    if (this.#holders.get(key)?.holder === holder) this.#holders.delete(key);
   }
 }

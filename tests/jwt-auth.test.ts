@@ -335,6 +335,22 @@ describe('tenant binding (JWT_SPACE_CLAIM)', () => {
     strictEqual(cams.calls.length, 0);
   });
 
+  it('counts a space the claim lists twice once, so an omitted custSpaceId is filled from it', async () => {
+    strictEqual((await get(await token(['cams-a', 'cams-a']))).statusCode, 200);
+    deepStrictEqual(camsSpaces(), ['cams-a']);
+  });
+
+  it('refuses a claimed space that is not a space id rather than sending it to CAMS', async () => {
+    for (const claim of ['cams a', '../cams-b', ['cams-a/x'], 'cams-ａ', 'x'.repeat(65)]) {
+      deepStrictEqual(
+        withoutBody(await get(await token(claim))),
+        refused(403, 'SpaceNotAllowed', 'Your token’s space claim is not a space id or a list of them'),
+        JSON.stringify(claim),
+      );
+    }
+    strictEqual(cams.calls.length, 0);
+  });
+
   it('cannot be talked past by query casing, duplicates or a body', async () => {
     const tokenA = await token('cams-a');
     const tries: Array<[Record<string, string>, number]> = [

@@ -112,6 +112,21 @@ function refused(status: number, code: string, message: string) {
 
 const withoutBody = ({ body: _body, ...rest }: ReturnType<typeof asHttp>) => rest;
 
+const nowS = (): number => Math.floor(Date.now() / 1000);
+
+/** An RS256 token signed as given, header and claims included: jose's signer refuses an unknown `crit`. */
+async function signRaw(
+  key: TestKey,
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+): Promise<string> {
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const payload = { sub: 'user-1', iss: ISSUER, aud: AUDIENCE, iat: nowS(), exp: nowS() + 3600, ...claims };
+  const input = `${part({ alg: 'RS256', kid: key.kid, typ: 'JWT', ...header })}.${part(payload)}`;
+  const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key.privateKey, Buffer.from(input));
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
+}
+
 describe('JWT verification on the HTTP trigger', () => {
   useJwtEnv(() => ({}));
 
@@ -180,6 +195,16 @@ describe('JWT verification on the HTTP trigger', () => {
       'The token was not signed by a known key',
     ],
     ['a token that is not a JWT', async () => 'not-a-jwt', 'The token is malformed'],
+    [
+      'a token issued in the future (iat past the leeway)',
+      () => signRaw(rsa, {}, { iat: nowS() + 120 }),
+      'The token is not valid yet',
+    ],
+    [
+      'a critical header parameter the function does not know',
+      () => signRaw(rsa, { crit: ['x-tenant'], 'x-tenant': 'cams-b' }, {}),
+      'The token has critical header parameters (crit)',
+    ],
   ];
   for (const [what, token, message, invalidToken] of refusals) {
     it(`answers 401 Unauthorized with WWW-Authenticate and CORS for ${what}, and never calls CAMS`, async () => {
@@ -188,6 +213,10 @@ describe('JWT verification on the HTTP trigger', () => {
       strictEqual(cams.calls.length, 0);
     });
   }
+
+  it('accepts a token issued within the clock leeway of now, signed the same way as the refused ones', async () => {
+    strictEqual((await get(await signRaw(rsa, {}, { iat: nowS() + 20 }))).statusCode, 200);
+  });
 
   it('accepts a token that expired within the 30 s clock leeway', async () => {
     strictEqual((await get(await sign(rsa, { expiresIn: -10 }))).statusCode, 200);

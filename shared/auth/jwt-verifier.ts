@@ -6,7 +6,14 @@
  * (jose reads only `kid` and `alg` to pick a key from the set it is given). Only asymmetric algorithms are
  * accepted, so a token "signed" with HS256 using a public key as the secret fails, as does `alg: none`.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import type { JwksSource, JwtConfig } from '../config.js';
 import type { VerifiedClaims } from './tenant.js';
 
@@ -70,9 +77,30 @@ export async function verifyJwt(token: string, config: JwtConfig): Promise<JwtVe
       requiredClaims: ['exp'],
       clockTolerance: config.clockLeewayS,
     });
+    // jose checks `iat` only against a maximum age; a token issued in the future is not valid yet either.
+    if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + config.clockLeewayS) {
+      return { ok: false, kind: 'invalid', message: 'The token is not valid yet', cause: null };
+    }
     return { ok: true, claims: payload };
   } catch (error) {
+    // jose refuses a `crit` it does not know as "not supported", which would read as an algorithm problem.
+    if (error instanceof errors.JOSENotSupported && hasCrit(token)) {
+      return {
+        ok: false,
+        kind: 'invalid',
+        message: 'The token has critical header parameters (crit)',
+        cause: error,
+      };
+    }
     return classify(error, config.jwks.kind);
+  }
+}
+
+function hasCrit(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).crit !== undefined;
+  } catch {
+    return false;
   }
 }
 

@@ -259,6 +259,36 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
     );
   });
 
+  it('lets the page’s script read a 401’s WWW-Authenticate challenge and a 403’s status', async () => {
+    const url = `${functionServer.url}/flows/welcome-flow/preview-url`;
+    const expired = await sign(key, { expiresIn: -3600 });
+    const otherSpace = await sign(key, { claims: { [SPACE_CLAIM]: 'cams-a' } });
+    // A loop, not a helper: tsx would wrap a named function in a helper the page does not have.
+    const seenByScript = await page.evaluate(
+      async (requests) => {
+        const results: Array<[number, string | null]> = [];
+        for (const [target, authorization] of requests) {
+          const response = await fetch(
+            target,
+            authorization ? { headers: { Authorization: authorization } } : {},
+          );
+          results.push([response.status, response.headers.get('WWW-Authenticate')]);
+        }
+        return results;
+      },
+      [
+        [url, ''],
+        [url, `Bearer ${expired}`],
+        [`${url}?custSpaceId=cams-b`, `Bearer ${otherSpace}`],
+      ] as Array<[string, string]>,
+    );
+    deepStrictEqual(seenByScript, [
+      [401, 'Bearer realm="flow-preview"'],
+      [401, 'Bearer realm="flow-preview", error="invalid_token"'],
+      [403, null],
+    ]);
+  });
+
   it('says the token does not allow another tenant’s space (403)', async () => {
     const calls = cams.calls.length;
     await ask({

@@ -83,7 +83,7 @@ async function get(
 const cors = {
   Vary: 'Origin, Authorization',
   'Access-Control-Allow-Origin': ORIGIN,
-  'Access-Control-Expose-Headers': 'Retry-After, X-Cache, X-Request-Id',
+  'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id',
 };
 
 function unauthorized(message: string, invalidToken = true) {

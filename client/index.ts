@@ -15,7 +15,7 @@
  */
 
 import { STATUS_CODES } from 'node:http';
-import { type SignedResponse, send, TransportError } from './signed-request.js';
+import { rfc3986, type SignedResponse, send, TransportError } from './signed-request.js';
 
 export interface FlowPreviewRequest {
   readonly flowId: string;
@@ -356,12 +356,4 @@ function parseEndpoint(value: string): URL {
       `endpoint ${JSON.stringify(value)} is not a host or URL`,
     );
   }
-}
-
-/** Path segments fully escaped (RFC 3986: `!'()*` too), so the path signed is byte for byte the path sent. */
-function rfc3986(segment: string): string {
-  return encodeURIComponent(segment).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
 }

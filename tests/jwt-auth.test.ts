@@ -457,9 +457,11 @@ describe('tenant binding with JWT_ALLOW_NO_SPACE=true', () => {
 describe('JWT_JWKS_URL', () => {
   let served: string;
   let up = true;
+  let hang = false;
   let fetches = 0;
   const server = createServer((_req, res) => {
     fetches += 1;
+    if (hang) return;
     if (!up) {
       res.writeHead(500).end('down');
       return;
@@ -471,10 +473,14 @@ describe('JWT_JWKS_URL', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => server.close());
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   beforeEach(() => {
     served = jwks(rsa);
     up = true;
+    hang = false;
     fetches = 0;
   });
   const useUrl = async (path: string, run: () => Promise<void>) => {
@@ -525,6 +531,24 @@ describe('JWT_JWKS_URL', () => {
           },
         },
       });
+    });
+    strictEqual(cams.calls.length, 0);
+  });
+
+  it('answers 503 with CORS by the invocation’s deadline when the key server does not answer', async () => {
+    hang = true;
+    await useUrl('/hang', async () => {
+      const started = Date.now();
+      // A 1 s function: the deadline is 800 ms in, well before the 3 s the key fetch may take.
+      const response = asHttp(
+        await handler(
+          httpEvent({ headers: { Origin: ORIGIN, Authorization: `Bearer ${await sign(rsa)}` } }),
+          fcContext({ function: { name: 'flow-preview', timeout: 1 } }),
+        ),
+      );
+      const elapsed = Date.now() - started;
+      deepStrictEqual([response.statusCode, response.headers['Access-Control-Allow-Origin']], [503, ORIGIN]);
+      strictEqual(elapsed < 2500, true, `answered after ${elapsed} ms`);
     });
     strictEqual(cams.calls.length, 0);
   });

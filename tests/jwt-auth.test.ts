@@ -553,6 +553,46 @@ describe('JWT_JWKS_URL', () => {
     strictEqual(cams.calls.length, 0);
   });
 
+  it('does not refetch for tokens with random kids while its keys are fresh (jose’s 30 s cooldown)', async () => {
+    await useUrl('/random-kids', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+      for (let i = 0; i < 10; i += 1) {
+        strictEqual((await get(await sign({ ...stranger, kid: `random-${i}` }))).statusCode, 401);
+      }
+      strictEqual(fetches, 1);
+    });
+  });
+
+  it('after a failed fetch, answers 503 for a few seconds without fetching again, whatever the kid', async (t) => {
+    up = false;
+    await useUrl('/backoff', async () => {
+      for (let i = 0; i < 10; i += 1) {
+        strictEqual((await get(await sign({ ...stranger, kid: `random-${i}` }))).statusCode, 503);
+      }
+      strictEqual(fetches, 1);
+      up = true;
+      strictEqual((await get(await sign(rsa))).statusCode, 503, 'still backing off');
+      const later = Date.now() + 5_001;
+      t.mock.method(Date, 'now', () => later);
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+      strictEqual(fetches, 2);
+    });
+    strictEqual(cams.calls.length, 1);
+  });
+
+  it('keeps serving known keys while backing off after a failed refetch for an unknown kid', async (t) => {
+    await useUrl('/refetch-fails', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+      up = false;
+      const later = Date.now() + 31_000; // past jose's cooldown, so an unknown kid refetches
+      t.mock.method(Date, 'now', () => later);
+      strictEqual((await get(await sign({ ...stranger, kid: 'random-a' }))).statusCode, 503);
+      strictEqual((await get(await sign({ ...stranger, kid: 'random-b' }))).statusCode, 503);
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+      strictEqual(fetches, 2);
+    });
+  });
+
   it('fails closed when the URL serves something other than a JWKS', async () => {
     served = '{"not":"a jwks"}';
     await useUrl('/garbage', async () => {

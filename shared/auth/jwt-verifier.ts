@@ -55,13 +55,56 @@ function keySet(source: JwksSource): JWTVerifyGetKey {
   if (set === undefined) {
     set =
       source.kind === 'url'
-        ? createRemoteJWKSet(new URL(source.url), { timeoutDuration: JWKS_FETCH_TIMEOUT_MS })
+        ? withFailureBackoff(
+            createRemoteJWKSet(new URL(source.url), { timeoutDuration: JWKS_FETCH_TIMEOUT_MS }),
+          )
         : createLocalJWKSet(JSON.parse(source.json));
     // Configurations change rarely; a small bound keeps a flapping environment from growing the map.
     if (keySets.size >= 8) keySets.clear();
     keySets.set(id, set);
   }
   return set;
+}
+
+/** After a failed fetch of JWT_JWKS_URL, no refetch for this long (the 503's `Retry-After: 5`). */
+const FETCH_FAILURE_BACKOFF_MS = 5000;
+
+/** The key source is backing off after a failed fetch: no token can be checked against keys it lacks. */
+class KeySourceBackingOff extends Error {
+  override name = 'KeySourceBackingOff';
+}
+
+/** Errors about the token itself (its kid, its alg), as opposed to the key source failing. */
+const TOKEN_ERRORS = [
+  errors.JWKSNoMatchingKey,
+  errors.JWKSMultipleMatchingKeys,
+  errors.JOSEAlgNotAllowed,
+  errors.JOSENotSupported,
+];
+
+/**
+ * jose refetches on an unknown kid at most every 30 s, but only once a fetch has succeeded: while the key server
+ * fails, every token (any random kid) would start another fetch. After a failure, tokens whose kid the fresh keys
+ * do not hold are answered as unavailable for a few seconds without a fetch; known keys keep working.
+ */
+function withFailureBackoff(remote: ReturnType<typeof createRemoteJWKSet>): JWTVerifyGetKey {
+  let failedUntil = 0;
+  return async (header, token) => {
+    if (Date.now() < failedUntil) {
+      const keys = remote.fresh ? (remote.jwks()?.keys ?? []) : [];
+      if (!keys.some((key) => header.kid === undefined || key.kid === header.kid)) {
+        throw new KeySourceBackingOff('The key server failed recently; not fetching again yet');
+      }
+    }
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (!TOKEN_ERRORS.some((type) => error instanceof type)) {
+        failedUntil = Date.now() + FETCH_FAILURE_BACKOFF_MS;
+      }
+      throw error;
+    }
+  };
 }
 
 /**

@@ -593,6 +593,19 @@ describe('JWT_JWKS_URL', () => {
     });
   });
 
+  it('fails closed without reading it all when the URL serves a body far larger than a key set', async () => {
+    // Valid JSON with the right keys, padded to 4 MB: jose alone would read and accept it.
+    served = `${jwks(rsa).slice(0, -1)},"pad":"${'x'.repeat(4 * 1024 * 1024)}"}`;
+    await useUrl('/huge', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 503);
+    });
+    served = jwks(rsa);
+    await useUrl('/huge-then-small', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+    });
+    strictEqual(cams.calls.length, 1);
+  });
+
   it('fails closed when the URL serves something other than a JWKS', async () => {
     served = '{"not":"a jwks"}';
     await useUrl('/garbage', async () => {

@@ -9,6 +9,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeProtectedHeader,
   errors,
   type JWTVerifyGetKey,
@@ -56,7 +57,10 @@ function keySet(source: JwksSource): JWTVerifyGetKey {
     set =
       source.kind === 'url'
         ? withFailureBackoff(
-            createRemoteJWKSet(new URL(source.url), { timeoutDuration: JWKS_FETCH_TIMEOUT_MS }),
+            createRemoteJWKSet(new URL(source.url), {
+              timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
+              [customFetch]: fetchCapped,
+            }),
           )
         : createLocalJWKSet(JSON.parse(source.json));
     // Configurations change rarely; a small bound keeps a flapping environment from growing the map.
@@ -64,6 +68,27 @@ function keySet(source: JwksSource): JWTVerifyGetKey {
     keySets.set(id, set);
   }
   return set;
+}
+
+/** A key set is a few KB; a body past this is not one, and is not read into memory. */
+const MAX_JWKS_BYTES = 256 * 1024;
+
+/** jose's fetch reads the whole body, however large; this one stops reading past `MAX_JWKS_BYTES`. */
+async function fetchCapped(url: string, init: RequestInit): Promise<Response> {
+  const response = await fetch(url, init);
+  if (response.body === null) return response;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > MAX_JWKS_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`The key set at JWT_JWKS_URL is larger than ${MAX_JWKS_BYTES} bytes`);
+    }
+    chunks.push(read.value);
+  }
+  return new Response(Buffer.concat(chunks), { status: response.status, headers: response.headers });
 }
 
 /** After a failed fetch of JWT_JWKS_URL, no refetch for this long (the 503's `Retry-After: 5`). */

@@ -459,9 +459,13 @@ describe('JWT_JWKS_URL', () => {
   let up = true;
   let hang = false;
   let fetches = 0;
-  const server = createServer((_req, res) => {
+  const server = createServer((req, res) => {
     fetches += 1;
     if (hang) return;
+    if (req.url === '/redirect') {
+      res.writeHead(302, { location: '/reuse' }).end();
+      return;
+    }
     if (!up) {
       res.writeHead(500).end('down');
       return;
@@ -604,6 +608,13 @@ describe('JWT_JWKS_URL', () => {
       strictEqual((await get(await sign(rsa))).statusCode, 200);
     });
     strictEqual(cams.calls.length, 1);
+  });
+
+  it('does not follow a redirect from the key URL (fails closed)', async () => {
+    await useUrl('/redirect', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 503);
+    });
+    strictEqual(fetches, 1);
   });
 
   it('fails closed when the URL serves something other than a JWKS', async () => {

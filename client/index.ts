@@ -229,7 +229,13 @@ function triggerRequestUrl(triggerUrl: string, request: FlowPreviewRequest): URL
   if (base.protocol !== 'https:' && base.protocol !== 'http:') {
     throw new FunctionComputeError('fc-error', 'InvalidTriggerUrl', 'triggerUrl must be an http(s):// URL');
   }
-  const prefix = base.pathname.replace(/\/+$/, '');
+  // Each segment written in full RFC 3986 form: the signer would otherwise sign a `+` or `*` as it rewrites them
+  // (`%20`, `%2A`) while the request carried them as they were.
+  const prefix = base.pathname
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((segment) => rfc3986(decodeSegment(segment)))
+    .join('/');
   const url = new URL(`${prefix}/flows/${rfc3986(request.flowId)}/preview-url`, base.origin);
   if (request.custSpaceId !== undefined) url.searchParams.set('custSpaceId', request.custSpaceId);
   for (const [name, value] of Object.entries(request.link ?? {})) {
@@ -237,6 +243,18 @@ function triggerRequestUrl(triggerUrl: string, request: FlowPreviewRequest): URL
       url.searchParams.set(name, typeof value === 'object' ? JSON.stringify(value) : String(value));
   }
   return url;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new FunctionComputeError(
+      'fc-error',
+      'InvalidTriggerUrl',
+      'triggerUrl has a malformed %-escape in its path',
+    );
+  }
 }
 
 async function call(request: Parameters<typeof send>[0]): Promise<SignedResponse> {

@@ -165,7 +165,7 @@ describe('fetchFlowPreview with Meta’s link parameters', () => {
   });
 });
 
-describe('fetchFlowPreview’s query on the wire', () => {
+describe('fetchFlowPreview’s request on the wire', () => {
   it('is written as it is signed (RFC 3986: a space as %20, never +), so it reads the same with + taken literally', async () => {
     const seen: string[] = [];
     const raw = createServer((req, res) => {
@@ -192,6 +192,26 @@ describe('fetchFlowPreview’s query on the wire', () => {
       query.split('&').map((pair) => pair.split('=').map((part) => decodeURIComponent(part))),
     );
     deepStrictEqual(literal, { interactive: 'true', flow_action_payload: JSON.stringify(payload) });
+  });
+
+  it('signs a trigger URL whose path holds +, *, spaces and non-ASCII as it sends it', async () => {
+    for (const prefix of ['/a+b', '/x*y', '/my api/ü', '/t~1/%41']) {
+      // Past the gateway, the function answers 404 for the unknown path: the signature held.
+      await rejects(
+        fetchFlowPreview(
+          { flowId: 'welcome-flow' },
+          { ...options(), triggerUrl: `${trigger.url}${prefix}/` },
+        ),
+        { name: 'FlowPreviewError', code: 'NotFound', status: 404 },
+        prefix,
+      );
+    }
+    await rejects(
+      fetchFlowPreview({ flowId: 'welcome-flow' }, { ...options(), triggerUrl: `${trigger.url}/%zz/` }),
+      {
+        code: 'InvalidTriggerUrl',
+      },
+    );
   });
 
   it('passes the signature check with spaces and reserved characters in the payload', async () => {

@@ -15,7 +15,7 @@
  */
 
 import { STATUS_CODES } from 'node:http';
-import { type SignedResponse, send, TransportError } from './signed-request.js';
+import { rfc3986, type SignedResponse, send, TransportError } from './signed-request.js';
 
 export interface FlowPreviewRequest {
   readonly flowId: string;
@@ -229,7 +229,13 @@ function triggerRequestUrl(triggerUrl: string, request: FlowPreviewRequest): URL
   if (base.protocol !== 'https:' && base.protocol !== 'http:') {
     throw new FunctionComputeError('fc-error', 'InvalidTriggerUrl', 'triggerUrl must be an http(s):// URL');
   }
-  const prefix = base.pathname.replace(/\/+$/, '');
+  // Each segment written in full RFC 3986 form: the signer would otherwise sign a `+` or `*` as it rewrites them
+  // (`%20`, `%2A`) while the request carried them as they were.
+  const prefix = base.pathname
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((segment) => rfc3986(decodeSegment(segment)))
+    .join('/');
   const url = new URL(`${prefix}/flows/${rfc3986(request.flowId)}/preview-url`, base.origin);
   if (request.custSpaceId !== undefined) url.searchParams.set('custSpaceId', request.custSpaceId);
   for (const [name, value] of Object.entries(request.link ?? {})) {
@@ -237,6 +243,18 @@ function triggerRequestUrl(triggerUrl: string, request: FlowPreviewRequest): URL
       url.searchParams.set(name, typeof value === 'object' ? JSON.stringify(value) : String(value));
   }
   return url;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new FunctionComputeError(
+      'fc-error',
+      'InvalidTriggerUrl',
+      'triggerUrl has a malformed %-escape in its path',
+    );
+  }
 }
 
 async function call(request: Parameters<typeof send>[0]): Promise<SignedResponse> {
@@ -356,12 +374,4 @@ function parseEndpoint(value: string): URL {
       `endpoint ${JSON.stringify(value)} is not a host or URL`,
     );
   }
-}
-
-/** Path segments fully escaped (RFC 3986: `!'()*` too), so the path signed is byte for byte the path sent. */
-function rfc3986(segment: string): string {
-  return encodeURIComponent(segment).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
 }

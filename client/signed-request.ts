@@ -82,6 +82,7 @@ export function send(request: SignedRequest): Promise<SignedResponse> {
   const body = request.body ?? Buffer.alloc(0);
   if (body.length > 0) headers['content-length'] = String(body.length);
   const transport = request.url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const url = wireUrl(request.url);
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (outcome: () => void): void => {
@@ -90,7 +91,7 @@ export function send(request: SignedRequest): Promise<SignedResponse> {
       clearTimeout(timer);
       outcome();
     };
-    const req = transport(request.url, { method: request.method, headers }, (res) => {
+    const req = transport(url, { method: request.method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>
@@ -109,6 +110,25 @@ export function send(request: SignedRequest): Promise<SignedResponse> {
     req.on('error', (error) => finish(() => reject(networkError(error))));
     req.end(body);
   });
+}
+
+/**
+ * The URL with its query written as the signature encodes it (RFC 3986: a space is `%20`, `*` is `%2A`), not as
+ * `URL` writes it (a space as `+`). Whether FC's gateway reads `+` as a space is not documented; sent this way, the
+ * query it reads is the query that was signed either way.
+ */
+function wireUrl(url: URL): URL {
+  const wire = new URL(url.href);
+  wire.search = [...url.searchParams].map(([name, value]) => `${rfc3986(name)}=${rfc3986(value)}`).join('&');
+  return wire;
+}
+
+/** `encodeURIComponent` plus `!'()*`: RFC 3986, as the V3 signature encodes names and values. */
+export function rfc3986(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 function networkError(error: Error): TransportError {

@@ -80,12 +80,15 @@ export function tokenGate() {
     }
     const result = await verifyJwt(token, config);
     if (result.ok) return undefined;
-    const message = result.kind === 'invalid' ? result.message : 'The signing keys could not be fetched';
-    return {
-      status: result.kind === 'invalid' ? 401 : 503,
-      code: 'Unauthorized',
-      message,
-      headers: challenge,
-    };
+    if (result.kind === 'unavailable') {
+      // Not the token's fault: no challenge, and the code the function itself answers with.
+      return {
+        status: 503,
+        code: 'AuthUnavailable',
+        message: 'The signing keys could not be fetched',
+        headers: { 'Retry-After': '5' },
+      };
+    }
+    return { status: 401, code: 'Unauthorized', message: result.message, headers: challenge };
   };
 }

@@ -9,6 +9,8 @@ import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -133,6 +135,38 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
       await page.textContent('#error'),
       "The function's role is not allowed to call cams:GetFlowPreviewUrl",
     );
+  });
+
+  it('never turns a previewUrl that is not https into a link (a javascript: URL from whatever ?api= names)', async () => {
+    const fake = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+      res.end(
+        JSON.stringify({
+          flowId: 'welcome-flow',
+          previewUrl: 'javascript:document.title="pwned"',
+          previewUrlExpires: Date.now() + 60_000,
+          expiresAt: new Date(Date.now() + 60_000).toISOString(),
+          requestId: 'fake',
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${pageServer.url}/?api=http://127.0.0.1:${(fake.address() as AddressInfo).port}`);
+      await other.fill('#flowId', 'welcome-flow');
+      await other.click('#go');
+      await other.waitForFunction(() => !(document.getElementById('error')?.hidden ?? true));
+      strictEqual(
+        await other.textContent('#error'),
+        'Flow Preview answered with a preview link that is not an https:// URL; it is not shown.',
+      );
+      strictEqual(await other.getAttribute('#preview-link', 'href'), '#result');
+      strictEqual(await other.isVisible('#result'), false);
+    } finally {
+      await other.close();
+      await new Promise((resolve) => fake.close(resolve));
+    }
   });
 
   it('is blocked by the browser when the page’s origin is not allowed, and says so', async () => {
@@ -262,6 +296,36 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
       await page.textContent('#error'),
       'Your token was not accepted — get a new one and try again. (The token has expired)',
     );
+  });
+
+  it('lets the page’s script read a 401’s WWW-Authenticate challenge and a 403’s status', async () => {
+    const url = `${functionServer.url}/flows/welcome-flow/preview-url`;
+    const expired = await sign(key, { expiresIn: -3600 });
+    const otherSpace = await sign(key, { claims: { [SPACE_CLAIM]: 'cams-a' } });
+    // A loop, not a helper: tsx would wrap a named function in a helper the page does not have.
+    const seenByScript = await page.evaluate(
+      async (requests) => {
+        const results: Array<[number, string | null]> = [];
+        for (const [target, authorization] of requests) {
+          const response = await fetch(
+            target,
+            authorization ? { headers: { Authorization: authorization } } : {},
+          );
+          results.push([response.status, response.headers.get('WWW-Authenticate')]);
+        }
+        return results;
+      },
+      [
+        [url, ''],
+        [url, `Bearer ${expired}`],
+        [`${url}?custSpaceId=cams-b`, `Bearer ${otherSpace}`],
+      ] as Array<[string, string]>,
+    );
+    deepStrictEqual(seenByScript, [
+      [401, 'Bearer realm="flow-preview"'],
+      [401, 'Bearer realm="flow-preview", error="invalid_token"'],
+      [403, null],
+    ]);
   });
 
   it('says the token does not allow another tenant’s space (403)', async () => {

@@ -3,6 +3,8 @@
  * dev/v3-signature.ts, an implementation independent of the SDK signer) → the real handler → the CAMS simulator.
  */
 import { deepStrictEqual, match, rejects, strictEqual } from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type FlowPreview, fetchFlowPreview } from '../client/index.js';
 import { type LocalServer, startLocalServer } from '../dev/local-server.js';
@@ -162,6 +164,70 @@ describe('fetchFlowPreview with Meta’s link parameters', () => {
         link.searchParams.get('debug'),
       ],
       ['true', '{"screen":"WELCOME","data":{"a":1}}', 'false'],
+    );
+  });
+});
+
+describe('fetchFlowPreview’s request on the wire', () => {
+  it('is written as it is signed (RFC 3986: a space as %20, never +), so it reads the same with + taken literally', async () => {
+    const seen: string[] = [];
+    const raw = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end('{"Code":"AccessDenied","Message":"recorded"}');
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const payload = { screen: 'WELCOME', data: { name: "Ann O'Neil (VIP) *", note: 'a+b ~ c' } };
+    try {
+      await rejects(
+        fetchFlowPreview(
+          { flowId: 'welcome-flow', link: { interactive: true, flow_action_payload: payload } },
+          { ...options(), triggerUrl: `http://127.0.0.1:${(raw.address() as AddressInfo).port}` },
+        ),
+        { code: 'AccessDenied' },
+      );
+    } finally {
+      await new Promise((resolve) => raw.close(resolve));
+    }
+    const query = (seen[0] ?? '').split('?')[1] ?? '';
+    strictEqual(/[+ *'()]/.test(query), false, query);
+    const literal = Object.fromEntries(
+      query.split('&').map((pair) => pair.split('=').map((part) => decodeURIComponent(part))),
+    );
+    deepStrictEqual(literal, { interactive: 'true', flow_action_payload: JSON.stringify(payload) });
+  });
+
+  it('signs a trigger URL whose path holds +, *, spaces and non-ASCII as it sends it', async () => {
+    for (const prefix of ['/a+b', '/x*y', '/my api/ü', '/t~1/%41']) {
+      // Past the gateway, the function answers 404 for the unknown path: the signature held.
+      await rejects(
+        fetchFlowPreview(
+          { flowId: 'welcome-flow' },
+          { ...options(), triggerUrl: `${trigger.url}${prefix}/` },
+        ),
+        { name: 'FlowPreviewError', code: 'NotFound', status: 404 },
+        prefix,
+      );
+    }
+    await rejects(
+      fetchFlowPreview({ flowId: 'welcome-flow' }, { ...options(), triggerUrl: `${trigger.url}/%zz/` }),
+      {
+        code: 'InvalidTriggerUrl',
+      },
+    );
+  });
+
+  it('passes the signature check with spaces and reserved characters in the payload', async () => {
+    const preview = await fetchFlowPreview(
+      {
+        flowId: 'welcome-flow',
+        link: { interactive: true, flow_action_payload: { screen: 'A B', data: { q: "x+y * (it's)" } } },
+      },
+      options(),
+    );
+    strictEqual(
+      new URL(preview.previewUrl).searchParams.get('flow_action_payload'),
+      '{"screen":"A B","data":{"q":"x+y * (it\'s)"}}',
     );
   });
 });

@@ -508,7 +508,7 @@ describe('CORS', () => {
   const fresh = { 'X-Cache': 'miss', 'Cache-Control': 'private, max-age=3600' };
   const corsGet = {
     'Access-Control-Allow-Origin': 'https://app.example.com',
-    'Access-Control-Expose-Headers': 'Retry-After, X-Cache, X-Request-Id',
+    'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id',
     Vary: 'Origin',
   };
 
@@ -589,7 +589,7 @@ describe('CORS', () => {
       deepStrictEqual(response.headers, {
         ...baseHeaders(),
         'Access-Control-Allow-Origin': '*',
-        'Access-Control-Expose-Headers': 'Retry-After, X-Cache, X-Request-Id',
+        'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id',
         ...fresh,
       });
     } finally {

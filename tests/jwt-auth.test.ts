@@ -83,7 +83,7 @@ async function get(
 const cors = {
   Vary: 'Origin, Authorization',
   'Access-Control-Allow-Origin': ORIGIN,
-  'Access-Control-Expose-Headers': 'Retry-After, X-Cache, X-Request-Id',
+  'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id',
 };
 
 function unauthorized(message: string, invalidToken = true) {
@@ -111,6 +111,21 @@ function refused(status: number, code: string, message: string) {
 }
 
 const withoutBody = ({ body: _body, ...rest }: ReturnType<typeof asHttp>) => rest;
+
+const nowS = (): number => Math.floor(Date.now() / 1000);
+
+/** An RS256 token signed as given, header and claims included: jose's signer refuses an unknown `crit`. */
+async function signRaw(
+  key: TestKey,
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+): Promise<string> {
+  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const payload = { sub: 'user-1', iss: ISSUER, aud: AUDIENCE, iat: nowS(), exp: nowS() + 3600, ...claims };
+  const input = `${part({ alg: 'RS256', kid: key.kid, typ: 'JWT', ...header })}.${part(payload)}`;
+  const signature = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', key.privateKey, Buffer.from(input));
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
+}
 
 describe('JWT verification on the HTTP trigger', () => {
   useJwtEnv(() => ({}));
@@ -180,6 +195,16 @@ describe('JWT verification on the HTTP trigger', () => {
       'The token was not signed by a known key',
     ],
     ['a token that is not a JWT', async () => 'not-a-jwt', 'The token is malformed'],
+    [
+      'a token issued in the future (iat past the leeway)',
+      () => signRaw(rsa, {}, { iat: nowS() + 120 }),
+      'The token is not valid yet',
+    ],
+    [
+      'a critical header parameter the function does not know',
+      () => signRaw(rsa, { crit: ['x-tenant'], 'x-tenant': 'cams-b' }, {}),
+      'The token has critical header parameters (crit)',
+    ],
   ];
   for (const [what, token, message, invalidToken] of refusals) {
     it(`answers 401 Unauthorized with WWW-Authenticate and CORS for ${what}, and never calls CAMS`, async () => {
@@ -188,6 +213,10 @@ describe('JWT verification on the HTTP trigger', () => {
       strictEqual(cams.calls.length, 0);
     });
   }
+
+  it('accepts a token issued within the clock leeway of now, signed the same way as the refused ones', async () => {
+    strictEqual((await get(await signRaw(rsa, {}, { iat: nowS() + 20 }))).statusCode, 200);
+  });
 
   it('accepts a token that expired within the 30 s clock leeway', async () => {
     strictEqual((await get(await sign(rsa, { expiresIn: -10 }))).statusCode, 200);
@@ -335,6 +364,22 @@ describe('tenant binding (JWT_SPACE_CLAIM)', () => {
     strictEqual(cams.calls.length, 0);
   });
 
+  it('counts a space the claim lists twice once, so an omitted custSpaceId is filled from it', async () => {
+    strictEqual((await get(await token(['cams-a', 'cams-a']))).statusCode, 200);
+    deepStrictEqual(camsSpaces(), ['cams-a']);
+  });
+
+  it('refuses a claimed space that is not a space id rather than sending it to CAMS', async () => {
+    for (const claim of ['cams a', '../cams-b', ['cams-a/x'], 'cams-ａ', 'x'.repeat(65)]) {
+      deepStrictEqual(
+        withoutBody(await get(await token(claim))),
+        refused(403, 'SpaceNotAllowed', 'Your token’s space claim is not a space id or a list of them'),
+        JSON.stringify(claim),
+      );
+    }
+    strictEqual(cams.calls.length, 0);
+  });
+
   it('cannot be talked past by query casing, duplicates or a body', async () => {
     const tokenA = await token('cams-a');
     const tries: Array<[Record<string, string>, number]> = [
@@ -412,9 +457,15 @@ describe('tenant binding with JWT_ALLOW_NO_SPACE=true', () => {
 describe('JWT_JWKS_URL', () => {
   let served: string;
   let up = true;
+  let hang = false;
   let fetches = 0;
-  const server = createServer((_req, res) => {
+  const server = createServer((req, res) => {
     fetches += 1;
+    if (hang) return;
+    if (req.url === '/redirect') {
+      res.writeHead(302, { location: '/reuse' }).end();
+      return;
+    }
     if (!up) {
       res.writeHead(500).end('down');
       return;
@@ -426,10 +477,14 @@ describe('JWT_JWKS_URL', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => server.close());
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
   beforeEach(() => {
     served = jwks(rsa);
     up = true;
+    hang = false;
     fetches = 0;
   });
   const useUrl = async (path: string, run: () => Promise<void>) => {
@@ -482,6 +537,84 @@ describe('JWT_JWKS_URL', () => {
       });
     });
     strictEqual(cams.calls.length, 0);
+  });
+
+  it('answers 503 with CORS by the invocation’s deadline when the key server does not answer', async () => {
+    hang = true;
+    await useUrl('/hang', async () => {
+      const started = Date.now();
+      // A 1 s function: the deadline is 800 ms in, well before the 3 s the key fetch may take.
+      const response = asHttp(
+        await handler(
+          httpEvent({ headers: { Origin: ORIGIN, Authorization: `Bearer ${await sign(rsa)}` } }),
+          fcContext({ function: { name: 'flow-preview', timeout: 1 } }),
+        ),
+      );
+      const elapsed = Date.now() - started;
+      deepStrictEqual([response.statusCode, response.headers['Access-Control-Allow-Origin']], [503, ORIGIN]);
+      strictEqual(elapsed < 2500, true, `answered after ${elapsed} ms`);
+    });
+    strictEqual(cams.calls.length, 0);
+  });
+
+  it('does not refetch for tokens with random kids while its keys are fresh (jose’s 30 s cooldown)', async () => {
+    await useUrl('/random-kids', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+      for (let i = 0; i < 10; i += 1) {
+        strictEqual((await get(await sign({ ...stranger, kid: `random-${i}` }))).statusCode, 401);
+      }
+      strictEqual(fetches, 1);
+    });
+  });
+
+  it('after a failed fetch, answers 503 for a few seconds without fetching again, whatever the kid', async (t) => {
+    up = false;
+    await useUrl('/backoff', async () => {
+      for (let i = 0; i < 10; i += 1) {
+        strictEqual((await get(await sign({ ...stranger, kid: `random-${i}` }))).statusCode, 503);
+      }
+      strictEqual(fetches, 1);
+      up = true;
+      strictEqual((await get(await sign(rsa))).statusCode, 503, 'still backing off');
+      const later = Date.now() + 5_001;
+      t.mock.method(Date, 'now', () => later);
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+      strictEqual(fetches, 2);
+    });
+    strictEqual(cams.calls.length, 1);
+  });
+
+  it('keeps serving known keys while backing off after a failed refetch for an unknown kid', async (t) => {
+    await useUrl('/refetch-fails', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+      up = false;
+      const later = Date.now() + 31_000; // past jose's cooldown, so an unknown kid refetches
+      t.mock.method(Date, 'now', () => later);
+      strictEqual((await get(await sign({ ...stranger, kid: 'random-a' }))).statusCode, 503);
+      strictEqual((await get(await sign({ ...stranger, kid: 'random-b' }))).statusCode, 503);
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+      strictEqual(fetches, 2);
+    });
+  });
+
+  it('fails closed without reading it all when the URL serves a body far larger than a key set', async () => {
+    // Valid JSON with the right keys, padded to 4 MB: jose alone would read and accept it.
+    served = `${jwks(rsa).slice(0, -1)},"pad":"${'x'.repeat(4 * 1024 * 1024)}"}`;
+    await useUrl('/huge', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 503);
+    });
+    served = jwks(rsa);
+    await useUrl('/huge-then-small', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 200);
+    });
+    strictEqual(cams.calls.length, 1);
+  });
+
+  it('does not follow a redirect from the key URL (fails closed)', async () => {
+    await useUrl('/redirect', async () => {
+      strictEqual((await get(await sign(rsa))).statusCode, 503);
+    });
+    strictEqual(fetches, 1);
   });
 
   it('fails closed when the URL serves something other than a JWKS', async () => {

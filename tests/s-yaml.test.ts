@@ -68,6 +68,7 @@ const NO_JWT = {
   JWT_AUDIENCE: '',
   JWT_SPACE_CLAIM: '',
   JWT_ALLOW_NO_SPACE: '',
+  JWT_CLOCK_LEEWAY_S: '',
 };
 const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] });
 const JWT_ENV = {
@@ -75,6 +76,8 @@ const JWT_ENV = {
   FLOW_PREVIEW_JWT_ISSUER: 'https://idp.example.com/',
   FLOW_PREVIEW_JWT_AUDIENCE: 'flow-preview',
   FLOW_PREVIEW_JWT_SPACE_CLAIM: 'https://example.com/spaces',
+  FLOW_PREVIEW_JWT_ALLOW_NO_SPACE: 'true',
+  FLOW_PREVIEW_JWT_CLOCK_LEEWAY_S: '45',
 };
 
 const HOSTILE = `a b'; touch /tmp/x; echo "$HOME`;
@@ -174,8 +177,8 @@ describe('s.yaml as the real s resolves it', () => {
       issuer: 'https://idp.example.com/',
       audience: 'flow-preview',
       spaceClaim: 'https://example.com/spaces',
-      allowNoSpace: false,
-      clockLeewayS: 30,
+      allowNoSpace: true,
+      clockLeewayS: 45,
     });
   });
 

@@ -6,7 +6,15 @@
  * (jose reads only `kid` and `alg` to pick a key from the set it is given). Only asymmetric algorithms are
  * accepted, so a token "signed" with HS256 using a public key as the secret fails, as does `alg: none`.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  decodeProtectedHeader,
+  errors,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import type { JwksSource, JwtConfig } from '../config.js';
 import type { VerifiedClaims } from './tenant.js';
 
@@ -48,13 +56,80 @@ function keySet(source: JwksSource): JWTVerifyGetKey {
   if (set === undefined) {
     set =
       source.kind === 'url'
-        ? createRemoteJWKSet(new URL(source.url), { timeoutDuration: JWKS_FETCH_TIMEOUT_MS })
+        ? withFailureBackoff(
+            createRemoteJWKSet(new URL(source.url), {
+              timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
+              [customFetch]: fetchCapped,
+            }),
+          )
         : createLocalJWKSet(JSON.parse(source.json));
     // Configurations change rarely; a small bound keeps a flapping environment from growing the map.
     if (keySets.size >= 8) keySets.clear();
     keySets.set(id, set);
   }
   return set;
+}
+
+/** A key set is a few KB; a body past this is not one, and is not read into memory. */
+const MAX_JWKS_BYTES = 256 * 1024;
+
+/** jose's fetch reads the whole body, however large; this one stops reading past `MAX_JWKS_BYTES`. */
+async function fetchCapped(url: string, init: RequestInit): Promise<Response> {
+  const response = await fetch(url, init);
+  if (response.body === null) return response;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.byteLength;
+    if (size > MAX_JWKS_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new Error(`The key set at JWT_JWKS_URL is larger than ${MAX_JWKS_BYTES} bytes`);
+    }
+    chunks.push(read.value);
+  }
+  return new Response(Buffer.concat(chunks), { status: response.status, headers: response.headers });
+}
+
+/** After a failed fetch of JWT_JWKS_URL, no refetch for this long (the 503's `Retry-After: 5`). */
+const FETCH_FAILURE_BACKOFF_MS = 5000;
+
+/** The key source is backing off after a failed fetch: no token can be checked against keys it lacks. */
+class KeySourceBackingOff extends Error {
+  override name = 'KeySourceBackingOff';
+}
+
+/** Errors about the token itself (its kid, its alg), as opposed to the key source failing. */
+const TOKEN_ERRORS = [
+  errors.JWKSNoMatchingKey,
+  errors.JWKSMultipleMatchingKeys,
+  errors.JOSEAlgNotAllowed,
+  errors.JOSENotSupported,
+];
+
+/**
+ * jose refetches on an unknown kid at most every 30 s, but only once a fetch has succeeded: while the key server
+ * fails, every token (any random kid) would start another fetch. After a failure, tokens whose kid the fresh keys
+ * do not hold are answered as unavailable for a few seconds without a fetch; known keys keep working.
+ */
+function withFailureBackoff(remote: ReturnType<typeof createRemoteJWKSet>): JWTVerifyGetKey {
+  let failedUntil = 0;
+  return async (header, token) => {
+    if (Date.now() < failedUntil) {
+      const keys = remote.fresh ? (remote.jwks()?.keys ?? []) : [];
+      if (!keys.some((key) => header.kid === undefined || key.kid === header.kid)) {
+        throw new KeySourceBackingOff('The key server failed recently; not fetching again yet');
+      }
+    }
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (!TOKEN_ERRORS.some((type) => error instanceof type)) {
+        failedUntil = Date.now() + FETCH_FAILURE_BACKOFF_MS;
+      }
+      throw error;
+    }
+  };
 }
 
 /**
@@ -70,9 +145,30 @@ export async function verifyJwt(token: string, config: JwtConfig): Promise<JwtVe
       requiredClaims: ['exp'],
       clockTolerance: config.clockLeewayS,
     });
+    // jose checks `iat` only against a maximum age; a token issued in the future is not valid yet either.
+    if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + config.clockLeewayS) {
+      return { ok: false, kind: 'invalid', message: 'The token is not valid yet', cause: null };
+    }
     return { ok: true, claims: payload };
   } catch (error) {
+    // jose refuses a `crit` it does not know as "not supported", which would read as an algorithm problem.
+    if (error instanceof errors.JOSENotSupported && hasCrit(token)) {
+      return {
+        ok: false,
+        kind: 'invalid',
+        message: 'The token has critical header parameters (crit)',
+        cause: error,
+      };
+    }
     return classify(error, config.jwks.kind);
+  }
+}
+
+function hasCrit(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).crit !== undefined;
+  } catch {
+    return false;
   }
 }
 

@@ -34,14 +34,19 @@ export function bindSpace(
   throw new SpaceNotAllowedError('Your token names no space; name a custSpaceId your token grants');
 }
 
-/** The spaces a token grants: a string claim is one space (never split), an array lists them. */
+/**
+ * What a space id looks like: the rule shared/fc/request.ts applies to a requested custSpaceId. A granted space is
+ * held to it too, because an omitted custSpaceId is filled from the claim and sent to CAMS as it stands.
+ */
+const SPACE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The spaces a token grants: a string claim is one space (never split), an array lists them (repeats count once). */
 function grantedSpaces(claims: VerifiedClaims, claim: string): readonly string[] {
   if (!Object.hasOwn(claims, claim)) return [];
   const value = claims[claim];
-  if (typeof value === 'string' && value !== '') return [value];
-  if (Array.isArray(value) && value.every((entry) => typeof entry === 'string' && entry !== '')) {
-    return value as string[];
-  }
+  const isSpace = (entry: unknown): entry is string => typeof entry === 'string' && SPACE_ID.test(entry);
+  if (isSpace(value)) return [value];
+  if (Array.isArray(value) && value.every(isSpace)) return [...new Set<string>(value)];
   // A malformed claim grants nothing, and says so, rather than being read as "no space".
   throw new SpaceNotAllowedError('Your token’s space claim is not a space id or a list of them');
 }

@@ -37,7 +37,7 @@ export function callerIdentity(): MiddlewareObj<unknown, unknown, Error, Identif
       if (config === undefined || event.kind !== 'http' || event.method === 'OPTIONS') return;
       const token = bearerToken(event, request.context);
       const { verifyJwt } = await loadVerifier();
-      const verification = await verifyJwt(token, config);
+      const verification = await beforeDeadline(verifyJwt(token, config), request.context.trace.deadline);
       if (verification.ok) {
         request.context.caller = verification.claims;
         return;
@@ -46,6 +46,28 @@ export function callerIdentity(): MiddlewareObj<unknown, unknown, Error, Identif
       throw new UnauthorizedError(verification.message, { invalidToken: true, cause: verification.cause });
     },
   };
+}
+
+type Verification = Awaited<ReturnType<typeof verifyJwt>>;
+
+/**
+ * A slow JWT_JWKS_URL (its fetch may take 3 s) must not outlast the invocation: past the deadline the keys count
+ * as unavailable (503 with CORS), rather than FC stopping the function with no answer a browser can read.
+ */
+function beforeDeadline(verification: Promise<Verification>, deadline: number): Promise<Verification> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Verification>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          ok: false,
+          kind: 'unavailable',
+          cause: new Error('The signing keys were not fetched before the invocation deadline'),
+        }),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  return Promise.race([verification, late]).finally(() => clearTimeout(timer));
 }
 
 /** The request the core may serve: unchanged for direct invocations and without JWT_*, else bound to the token. */

@@ -8,8 +8,8 @@ import type { FlowPreviewContext, HttpInvocation, Reply } from './event.js';
 
 /** Request headers a browser may send: `Authorization` for JWT triggers, `Cache-Control` to ask for a fresh link. */
 export const CORS_ALLOWED_HEADERS = 'Authorization, Cache-Control, Content-Type';
-/** Response headers a page's script may read. */
-export const CORS_EXPOSED_HEADERS = 'Retry-After, X-Cache, X-Request-Id';
+/** Response headers a page's script may read: a 401's `WWW-Authenticate` says whether the token was invalid. */
+export const CORS_EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id';
 export const CORS_MAX_AGE_S = 600;
 
 type HeadersRequest = Request<unknown, unknown, Error, FlowPreviewContext>;

@@ -161,9 +161,17 @@ function releaseHttpxReadTimer(timer: unknown): void {
  * out of the young generation with it, 1.1 MB with the same function as native `async`; V8 then doubles its
  * semi-spaces up to 16 MB each (grown by bytes that survive scavenges), which is most of the peak RSS the
  * official SDK reaches (~85 MB, 57 MB for a bare request). `nativeDoAction` is the same code line for line: the
- * same URL (`buildURL`, lines 136–153), the same httpx options, the same `Response`. `useNativeDoAction` puts it on
- * the tea module itself, which openapi-client reads `$tea.doAction` from on every call (its `__importStar` returns
- * tea's own exports, which are marked `__esModule`).
+ * same URL (`buildURL`, lines 136–153), the same httpx options, the same `Response` — except for the body (next
+ * workaround). `useNativeDoAction` puts it on the tea module itself, which openapi-client reads `$tea.doAction`
+ * from on every call (its `__importStar` returns tea's own exports, which are marked `__esModule`).
+ *
+ * WORKAROUND `streamedBody` — a body already in memory is sent as a stream.
+ * `@alicloud/openapi-client@0.4.15` dist/client.js line 980 wraps the form body in `new $tea.BytesReadable(…)`,
+ * which holds the whole body as a Buffer (`value`, tea.js lines 80–93), and `httpx@2.3.3` lib/index.js lines
+ * 157–166 `pipe()` any stream into the request: chunked transfer encoding, a Readable, pipe listeners and a
+ * writev of four buffers per call. `nativeDoAction` hands httpx that Buffer instead (`request.end(body)`, line
+ * 156): the same bytes, framed with `Content-Length`; neither framing header is signed (V3 signs `host`,
+ * `content-type` and `x-acs-*`, the body through `x-acs-content-sha256`).
  */
 export async function nativeDoAction(
   request: Tea.Request,
@@ -172,7 +180,7 @@ export async function nativeDoAction(
   const url = buildUrl(request);
   const method = (request.method || 'GET').toUpperCase();
   const options: HttpxOptions = { method, headers: request.headers };
-  if (method !== 'GET' && method !== 'HEAD') options.data = request.body;
+  if (method !== 'GET' && method !== 'HEAD') options.data = wholeBody(request.body);
   if (runtime) {
     if (typeof runtime['timeout'] !== 'undefined') options.timeout = Number(runtime['timeout']);
     if (typeof runtime['readTimeout'] !== 'undefined') options.readTimeout = Number(runtime['readTimeout']);
@@ -192,6 +200,14 @@ export async function nativeDoAction(
   }
   const { Response } = teaModule();
   return new Response(await httpxRequest(url, options));
+}
+
+/** The Buffer a `BytesReadable` nobody has read from yet holds (all of it); any other body as it is. */
+function wholeBody(body: Tea.Request['body']): HttpxOptions['data'] {
+  const { BytesReadable } = teaModule();
+  if (body instanceof BytesReadable && Buffer.isBuffer(body.value) && !body.readableDidRead)
+    return body.value;
+  return body;
 }
 
 function buildUrl(request: Tea.Request): string {

@@ -435,4 +435,37 @@ describe('bundle stand-ins', () => {
       [],
     );
   });
+
+  it('the built bundle makes a CAMS call without loading zlib (httpx’s is lazy)', async () => {
+    const script = `
+      const context = { requestId: 'r', credentials: ${JSON.stringify(KEYS)} };
+      require('./dist/index.js').handler(Buffer.from('{"flowId":"f"}'), context).then((answer) => {
+        const zlib = process.moduleLoadList.filter((m) => /zlib/.test(m));
+        process.stderr.write(JSON.stringify({ answer, zlib }));
+      });`;
+    // Asynchronously: the loopback server answering it lives in this process.
+    const stderr = await new Promise<string>((resolve) => {
+      execFile(
+        process.execPath,
+        ['-e', script],
+        {
+          env: { ...process.env, CAMS_ENDPOINT: `http://${upstream.host}` },
+          encoding: 'utf8',
+          timeout: 10_000,
+        },
+        (_error, _stdout, err) => resolve(err),
+      );
+    });
+    const { answer, zlib } = JSON.parse(stderr) as { answer: unknown; zlib: string[] };
+    // The stand-in upstream answers without a preview: the call reached it and was judged malformed.
+    deepStrictEqual(answer, {
+      error: {
+        code: 'CamsBadResponse',
+        message: 'CAMS answered with a response this function cannot read',
+        status: 502,
+        requestId: 'R-OK',
+      },
+    });
+    deepStrictEqual(zlib, []);
+  });
 });

@@ -269,4 +269,5 @@ export const LAZY_BUILTINS: ReadonlyArray<{
     importer: '/node_modules/@middy/core/',
     modules: ['node:stream', 'node:stream/promises', 'node:stream/web'],
   },
+  { importer: '/node_modules/httpx/', modules: ['zlib'] },
 ];

@@ -1,10 +1,10 @@
 /**
- * withConfig: every invocation gets the configuration of the environment as it is now, parsed again only when a
- * variable the configuration depends on has changed.
+ * withConfig and configLoader: every invocation gets the configuration of the environment as it is now, parsed
+ * again only when a variable the configuration depends on has changed.
  */
 import { deepStrictEqual, notStrictEqual, strictEqual, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Config } from '../shared/config.js';
+import { type Config, configLoader } from '../shared/config.js';
 import { ConfigError } from '../shared/errors.js';
 import { withConfig } from '../shared/fc/with-config.js';
 
@@ -18,7 +18,7 @@ function invoke(middleware: ReturnType<typeof withConfig>): Config | undefined {
 describe('withConfig', () => {
   it('hands every invocation the same config while the environment stays the same', () => {
     const env: Record<string, string | undefined> = { CAMS_ENDPOINT: 'http://127.0.0.1:9100' };
-    const middleware = withConfig(env);
+    const middleware = withConfig(configLoader(env));
     const first = invoke(middleware);
     deepStrictEqual(first?.camsEndpoint, { host: '127.0.0.1:9100', protocol: 'HTTP' });
     strictEqual(invoke(middleware), first);
@@ -28,7 +28,7 @@ describe('withConfig', () => {
 
   it('picks up a changed, added or removed variable on the next invocation', () => {
     const env: Record<string, string | undefined> = { CAMS_TIMEOUT_MS: '1000' };
-    const middleware = withConfig(env);
+    const middleware = withConfig(configLoader(env));
     strictEqual(invoke(middleware)?.camsTimeoutMs, 1000);
     env['CAMS_TIMEOUT_MS'] = '2000';
     strictEqual(invoke(middleware)?.camsTimeoutMs, 2000);
@@ -45,7 +45,7 @@ describe('withConfig', () => {
 
   it('refuses a bad value on every invocation, and serves its fix', () => {
     const env: Record<string, string | undefined> = { CAMS_TIMEOUT_MS: 'abc' };
-    const middleware = withConfig(env);
+    const middleware = withConfig(configLoader(env));
     throws(() => invoke(middleware), ConfigError);
     throws(() => invoke(middleware), ConfigError);
     env['CAMS_TIMEOUT_MS'] = '300';

@@ -62,10 +62,13 @@ export class Redactor {
    * not the secret, and replacing it would cut the escape in half.
    */
   redactJson(line: string): string {
+    const spans = this.spans(line, this.jsonForms);
+    // Nearly every line holds no secret by now: the escape map is only worth building for one that does.
+    if (spans.length === 0) return line;
     const starts = escapeBoundaries(line);
     return this.replace(
       line,
-      this.spans(line, this.jsonForms).filter(([from, to]) => starts[from] === 1 && starts[to] === 1),
+      spans.filter(([from, to]) => starts[from] === 1 && starts[to] === 1),
     );
   }
 

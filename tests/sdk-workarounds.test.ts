@@ -14,7 +14,13 @@ import RealCredential, { Config as RealCredentialConfig } from '@alicloud/creden
 import { OpenApiRequest } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { openApiClient, rpcParams } from '../shared/cams/openapi.js';
-import { BUNDLE_ALIASES, HTTPX_READ_TIMER, httpxReadTimerOf } from '../shared/cams/sdk-workarounds.js';
+import {
+  BUNDLE_ALIASES,
+  HTTPX_READ_TIMER,
+  httpxReadTimerOf,
+  nativeDoAction,
+  useNativeDoAction,
+} from '../shared/cams/sdk-workarounds.js';
 import StaticCredential, { Config as StaticConfig } from '../shared/cams/stubs/static-credentials.js';
 
 const require = createRequire(import.meta.url);
@@ -205,6 +211,146 @@ describe('httpxReadTimer: httpx keeps a read timer per answered request', () => 
   });
 });
 
+describe('generatorDoAction, streamedBody: tea sends every request from an ES5 state-machine generator, its body as a stream', () => {
+  type Tea = typeof import('@alicloud/tea-typescript');
+  const tea = require('@alicloud/tea-typescript') as Tea;
+  // Taken before anything here installs the native one.
+  const upstreamDoAction = tea.doAction;
+
+  it('is still __awaiter + __generator in tea, and openapi-client still calls it through tea’s own exports', () => {
+    ok(upstreamDoAction !== nativeDoAction);
+    const doAction = /function doAction\(request, runtime\) \{[\s\S]*?\n\}/.exec(
+      source('@alicloud/tea-typescript/dist/tea.js'),
+    )?.[0];
+    ok(
+      doAction?.includes('return __awaiter(this, void 0, void 0, function () {') &&
+        doAction.includes('return __generator(this, function (_a) {'),
+      'tea doAction is no longer a compiled generator: the workaround can go',
+    );
+    const client = source('@alicloud/openapi-client/dist/client.js');
+    ok(client.includes('const $tea = __importStar(require("@alicloud/tea-typescript"));'));
+    ok(client.includes('await $tea.doAction(request_, _runtime);'));
+    strictEqual((tea as { __esModule?: boolean }).__esModule, true, '__importStar would copy tea’s exports');
+  });
+
+  it('the native doAction puts the same request on the wire (the body whole, not chunked) and returns the same Response', async () => {
+    const seen: Array<{
+      method: string | undefined;
+      url: string | undefined;
+      headers: IncomingHttpHeaders;
+      body: string;
+    }> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        seen.push({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        });
+        res.writeHead(req.method === 'GET' ? 404 : 200, 'Custom Reason', {
+          'content-type': 'application/json',
+          'x-acs-request-id': 'R-1',
+          date: 'Sun, 29 Nov 2026 08:00:00 GMT',
+        });
+        res.end('{"RequestId":"R-1"}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const cases: Array<{
+      method: string;
+      port?: number;
+      query: Record<string, string>;
+      body?: string;
+      runtime: Record<string, unknown> | null;
+    }> = [
+      {
+        method: 'post',
+        query: {},
+        body: 'FlowId=f&CustSpaceId=c',
+        runtime: { readTimeout: 3000, connectTimeout: 2000 },
+      },
+      {
+        method: 'POST',
+        port,
+        query: { a: '1', 'b c': 'd&e' },
+        body: '',
+        runtime: { timeout: 4000, keepAlive: true },
+      },
+      { method: 'GET', query: { only: 'query' }, runtime: null },
+    ];
+    try {
+      for (const { method, port: requestPort, query, body, runtime } of cases) {
+        const responses = [];
+        for (const doAction of [upstreamDoAction, nativeDoAction]) {
+          const request = new tea.Request();
+          request.protocol = 'http';
+          request.method = method;
+          request.pathname = '/path';
+          if (requestPort !== undefined) request.port = requestPort;
+          request.query = query;
+          request.headers = {
+            host: requestPort === undefined ? `127.0.0.1:${port}` : '127.0.0.1',
+            'x-acs-action': 'A',
+          };
+          if (body !== undefined) request.body = new tea.BytesReadable(body);
+          const response = await doAction(request, runtime ?? undefined);
+          const text = (await response.readBytes()).toString();
+          responses.push({
+            statusCode: response.statusCode,
+            statusMessage: response.statusMessage,
+            headers: { ...response.headers, 'keep-alive': '' },
+            text,
+          });
+        }
+        deepStrictEqual(responses[1], responses[0]);
+        const [fromUpstream, fromNative] = seen.splice(0);
+        strictEqual(fromUpstream?.method, method.toUpperCase());
+        if (body) {
+          // streamedBody: tea's stream goes out chunked; the native one sends the same bytes with Content-Length.
+          strictEqual(
+            fromUpstream?.headers['transfer-encoding'],
+            'chunked',
+            'httpx no longer streams the body',
+          );
+          strictEqual(fromUpstream.headers['content-length'], undefined);
+          strictEqual(fromNative?.headers['content-length'], String(Buffer.byteLength(body)));
+          strictEqual(fromNative.headers['transfer-encoding'], undefined);
+        }
+        const unframed = (seen?: { headers: IncomingHttpHeaders }) => {
+          const {
+            'transfer-encoding': _chunked,
+            'content-length': _length,
+            ...headers
+          } = seen?.headers ?? {};
+          return { ...seen, headers };
+        };
+        deepStrictEqual(unframed(fromNative), unframed(fromUpstream));
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('once installed, openapi-client calls go through it and still arrive signed', async () => {
+    useNativeDoAction();
+    useNativeDoAction();
+    strictEqual(tea.doAction, nativeDoAction);
+    const answer = await sdkCall('Ok');
+    deepStrictEqual(answer['body'], { RequestId: 'R-OK', Code: 'OK', Data: {} });
+    ok(
+      String(upstream.lastHeaders['authorization']).startsWith(
+        'ACS3-HMAC-SHA256 Credential=STS.UpstreamKeyId,',
+      ),
+    );
+    tea.doAction = upstreamDoAction;
+  });
+});
+
 describe('bundle stand-ins', () => {
   it('static-credentials returns what @alicloud/credentials returns for static keys', async () => {
     for (const config of [
@@ -288,5 +434,38 @@ describe('bundle stand-ins', () => {
       modules.filter((m) => /NativeModule (stream|crypto|http|https|zlib|child_process|tls)$/.test(m)),
       [],
     );
+  });
+
+  it('the built bundle makes a CAMS call without loading zlib (httpx’s is lazy)', async () => {
+    const script = `
+      const context = { requestId: 'r', credentials: ${JSON.stringify(KEYS)} };
+      require('./dist/index.js').handler(Buffer.from('{"flowId":"f"}'), context).then((answer) => {
+        const zlib = process.moduleLoadList.filter((m) => /zlib/.test(m));
+        process.stderr.write(JSON.stringify({ answer, zlib }));
+      });`;
+    // Asynchronously: the loopback server answering it lives in this process.
+    const stderr = await new Promise<string>((resolve) => {
+      execFile(
+        process.execPath,
+        ['-e', script],
+        {
+          env: { ...process.env, CAMS_ENDPOINT: `http://${upstream.host}` },
+          encoding: 'utf8',
+          timeout: 10_000,
+        },
+        (_error, _stdout, err) => resolve(err),
+      );
+    });
+    const { answer, zlib } = JSON.parse(stderr) as { answer: unknown; zlib: string[] };
+    // The stand-in upstream answers without a preview: the call reached it and was judged malformed.
+    deepStrictEqual(answer, {
+      error: {
+        code: 'CamsBadResponse',
+        message: 'CAMS answered with a response this function cannot read',
+        status: 502,
+        requestId: 'R-OK',
+      },
+    });
+    deepStrictEqual(zlib, []);
   });
 });

@@ -12,7 +12,10 @@ import { CamsError, CamsRequestNotSentError, type DeniedSummary } from '../error
 import { isRecord } from '../is-record.js';
 import type { CamsCallOptions, CamsClient, CamsPreview, FlowPreviewRequest } from '../preview/ports.js';
 import { openApiClient, rpcParams } from './openapi.js';
-import { endWireCall, traceWireCall, type WireCall } from './sdk-workarounds.js';
+import { endWireCall, traceWireCall, useNativeDoAction, type WireCall } from './sdk-workarounds.js';
+
+// Loaded with the SDK, before its first call (see `generatorDoAction` in sdk-workarounds.ts).
+useNativeDoAction();
 
 const PARAMS = rpcParams('GetFlowPreviewUrl', '2020-06-06');
 

@@ -5,12 +5,19 @@
  * be dropped. Versions are pinned exactly in package.json (tea-util also through `overrides`).
  *
  * Runtime workarounds (this file): finding one call's own `ClientRequest` and response without a header of ours on
- * the wire, ending that request when the call ends, and releasing httpx's read timer.
+ * the wire, ending that request when the call ends, releasing httpx's read timer, and tea's `doAction` as a native
+ * async function.
  * Bundle workarounds (`BUNDLE_ALIASES`, used by scripts/build.mts): stand-ins for SDK parts CAMS calls never use.
  */
 import { randomUUID } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { stringify as stringifyQuery } from 'node:querystring';
+import { parse as parseUrl } from 'node:url';
+import type * as Tea from '@alicloud/tea-typescript';
+import { type Options as HttpxOptions, request as httpxRequest } from 'httpx';
 
 /** What one SDK call put on the wire and saw come back. Lives only as long as the call. */
 export interface WireCall {
@@ -145,6 +152,86 @@ function releaseHttpxReadTimer(timer: unknown): void {
 }
 
 /**
+ * WORKAROUND `generatorDoAction` — tea's `doAction` is an ES5 state-machine generator, and it keeps every call's
+ * request and response alive past the young generation.
+ * `@alicloud/tea-typescript@1.8.0` dist/tea.js lines 160–217 compile `doAction` (the function openapi-client's
+ * `callApi` sends every request through, `@alicloud/openapi-client@0.4.15` dist/client.js line 1024) to
+ * `__awaiter(…, function () { return __generator(…) })` (helpers at lines 34–69), and that generator is suspended
+ * for the whole round trip. Measured over 1,100 warm calls of the bundle (`node --trace-gc-nvp`): 8.2 MB promoted
+ * out of the young generation with it, 1.1 MB with the same function as native `async`; V8 then doubles its
+ * semi-spaces up to 16 MB each (grown by bytes that survive scavenges), which is most of the peak RSS the
+ * official SDK reaches (~85 MB, 57 MB for a bare request). `nativeDoAction` is the same code line for line: the
+ * same URL (`buildURL`, lines 136–153), the same httpx options, the same `Response` — except for the body (next
+ * workaround). `useNativeDoAction` puts it on the tea module itself, which openapi-client reads `$tea.doAction`
+ * from on every call (its `__importStar` returns tea's own exports, which are marked `__esModule`).
+ *
+ * WORKAROUND `streamedBody` — a body already in memory is sent as a stream.
+ * `@alicloud/openapi-client@0.4.15` dist/client.js line 980 wraps the form body in `new $tea.BytesReadable(…)`,
+ * which holds the whole body as a Buffer (`value`, tea.js lines 80–93), and `httpx@2.3.3` lib/index.js lines
+ * 157–166 `pipe()` any stream into the request: chunked transfer encoding, a Readable, pipe listeners and a
+ * writev of four buffers per call. `nativeDoAction` hands httpx that Buffer instead (`request.end(body)`, line
+ * 156): the same bytes, framed with `Content-Length`; neither framing header is signed (V3 signs `host`,
+ * `content-type` and `x-acs-*`, the body through `x-acs-content-sha256`).
+ */
+export async function nativeDoAction(
+  request: Tea.Request,
+  runtime: Readonly<Record<string, unknown>> | null = null,
+): Promise<Tea.Response> {
+  const url = buildUrl(request);
+  const method = (request.method || 'GET').toUpperCase();
+  const options: HttpxOptions = { method, headers: request.headers };
+  if (method !== 'GET' && method !== 'HEAD') options.data = wholeBody(request.body);
+  if (runtime) {
+    if (typeof runtime['timeout'] !== 'undefined') options.timeout = Number(runtime['timeout']);
+    if (typeof runtime['readTimeout'] !== 'undefined') options.readTimeout = Number(runtime['readTimeout']);
+    if (typeof runtime['connectTimeout'] !== 'undefined')
+      options.connectTimeout = Number(runtime['connectTimeout']);
+    if (typeof runtime['ignoreSSL'] !== 'undefined') options.rejectUnauthorized = !runtime['ignoreSSL'];
+    if (typeof runtime['key'] !== 'undefined') options.key = String(runtime['key']);
+    if (typeof runtime['cert'] !== 'undefined') options.cert = String(runtime['cert']);
+    if (typeof runtime['ca'] !== 'undefined') options.ca = String(runtime['ca']);
+    if (typeof runtime['keepAlive'] !== 'undefined') {
+      const agentOptions = { keepAlive: runtime['keepAlive'] as boolean };
+      options.agent =
+        request.protocol && request.protocol.toLowerCase() === 'https'
+          ? new HttpsAgent(agentOptions)
+          : new HttpAgent(agentOptions);
+    }
+  }
+  const { Response } = teaModule();
+  return new Response(await httpxRequest(url, options));
+}
+
+/** The Buffer a `BytesReadable` nobody has read from yet holds (all of it); any other body as it is. */
+function wholeBody(body: Tea.Request['body']): HttpxOptions['data'] {
+  const { BytesReadable } = teaModule();
+  if (body instanceof BytesReadable && Buffer.isBuffer(body.value) && !body.readableDidRead)
+    return body.value;
+  return body;
+}
+
+function buildUrl(request: Tea.Request): string {
+  let url = `${request.protocol}://${request.headers['host']}`;
+  if (request.port) url += `:${request.port}`;
+  url += `${request.pathname}`;
+  if (request.query && Object.keys(request.query).length > 0) {
+    url += `${parseUrl(url).query ? '&' : '?'}${stringifyQuery(request.query)}`;
+  }
+  return url;
+}
+
+/** tea's own exports object (not a namespace copy): the one openapi-client reads `doAction` from. */
+function teaModule(): typeof Tea {
+  return require('@alicloud/tea-typescript') as typeof Tea;
+}
+
+/** Makes every openapi-client call in this process go through `nativeDoAction`. Idempotent. */
+export function useNativeDoAction(): void {
+  const tea = teaModule() as { doAction: typeof Tea.doAction };
+  if (tea.doAction !== nativeDoAction) tea.doAction = nativeDoAction;
+}
+
+/**
  * Bundle workarounds: stand-ins for SDK parts a CAMS call never uses, swapped in by scripts/build.mts (esbuild
  * `alias`). Each is proven against the real package by tests/sdk-workarounds.test.ts.
  *
@@ -182,4 +269,5 @@ export const LAZY_BUILTINS: ReadonlyArray<{
     importer: '/node_modules/@middy/core/',
     modules: ['node:stream', 'node:stream/promises', 'node:stream/web'],
   },
+  { importer: '/node_modules/httpx/', modules: ['zlib'] },
 ];

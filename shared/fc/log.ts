@@ -27,7 +27,7 @@ export function invocationLog(): MiddlewareObj<unknown, unknown, Error, FlowPrev
 
 function write(request: LogRequest): void {
   const { trace } = request.context;
-  const redactor = new Redactor([
+  const redactor = redactorFor([
     ...trace.secrets,
     ...processSecrets(),
     ...secretValues(request.context.config?.envCredentials),
@@ -49,6 +49,19 @@ function write(request: LogRequest): void {
     });
   }
   logSink.write(`${redactor.redactJson(line)}\n`);
+}
+
+/**
+ * The last redactor built, reused while the secrets are the same ones (a warm instance's keys change only when FC
+ * rotates them): building one sorts and escapes every form of every secret, a sizeable part of each log line's
+ * cost. One entry, replaced when the secrets change, so no rotated-out key is kept.
+ */
+let lastRedactor: { readonly key: string; readonly redactor: Redactor } | undefined;
+
+function redactorFor(secrets: string[]): Redactor {
+  const key = JSON.stringify(secrets);
+  if (lastRedactor?.key !== key) lastRedactor = { key, redactor: new Redactor(secrets) };
+  return lastRedactor.redactor;
 }
 
 function record(request: LogRequest, redactor: Redactor): Record<string, unknown> {

@@ -3,13 +3,18 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { Context as LambdaContext } from 'aws-lambda';
-import { type Config, loadConfig } from '../config.js';
+import { type Config, configLoader } from '../config.js';
 
-/** Loads the configuration for each invocation (cheap) so a changed environment is never served stale. */
-export function withConfig(): MiddlewareObj<unknown, unknown, Error, { config?: Config } & LambdaContext> {
+/**
+ * The environment is checked on every invocation so a changed one is never served stale; it is parsed again only
+ * when something the configuration depends on changed (see `configLoader`).
+ */
+export function withConfig(
+  load: () => Config = configLoader(),
+): MiddlewareObj<unknown, unknown, Error, { config?: Config } & LambdaContext> {
   return {
     before: (request) => {
-      request.context.config = loadConfig();
+      request.context.config = load();
     },
   };
 }

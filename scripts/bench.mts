@@ -16,6 +16,8 @@ import { deflateRawSync, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { signedCamsRequest } from '../dev/signed-request.js';
+import { measureJwtLoad } from './bench-jwt-load.mjs';
+import { redisLoadRows } from './bench-redis-load.mjs';
 
 const DIST = resolve('dist/index.js');
 const KEY = { accessKeyId: 'STS.BenchKeyId', accessKeySecret: 'bench-secret', securityToken: 'bench-token' };
@@ -502,14 +504,26 @@ function anchorTable(): string {
   ].join('\n');
 }
 
+/**
+ * What the optional parts cost, and that they cost nothing when unused: the Redis client (dist/redis.js, loaded only
+ * with REDIS_URL) and the JWT verifier (dist/jwt-verifier.js, loaded only with JWT_*), each measured in fresh
+ * processes against the main bundle alone.
+ */
+async function optionalParts(): Promise<void> {
+  for (const [metric, value, target] of redisLoadRows()) row(metric, value, target);
+  for (const [metric, value] of await measureJwtLoad()) row(metric, value);
+}
+
 async function main(): Promise<void> {
   statSync(DIST); // npm run bench builds first
-  // BENCH_ONLY=anchors,cold,latency,bursts runs a subset while tuning; the README's table comes from a full run.
-  const only = new Set((process.env['BENCH_ONLY'] ?? 'anchors,cold,latency,bursts').split(','));
+  // BENCH_ONLY=anchors,cold,latency,bursts,optional runs a subset while tuning; the README's table comes from a full
+  // run.
+  const only = new Set((process.env['BENCH_ONLY'] ?? 'anchors,cold,latency,bursts,optional').split(','));
   if (only.has('anchors')) await anchors();
   if (only.has('cold')) await coldStart();
   if (only.has('latency')) await latency();
   if (only.has('bursts')) await bursts();
+  if (only.has('optional')) await optionalParts();
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
   const table = [

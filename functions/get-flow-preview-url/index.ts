@@ -9,6 +9,7 @@ import middy from '@middy/core';
 import { createCamsClient } from '../../shared/cams/client.js';
 import { loadFleetConfig } from '../../shared/config.js';
 import { bindCaller, callerIdentity, type IdentifiedContext } from '../../shared/fc/caller-identity.js';
+import { camsScope } from '../../shared/fc/cams-scope.js';
 import { resolveCredentials } from '../../shared/fc/credentials.js';
 import {
   type FcContext,
@@ -63,9 +64,7 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
       limiter: store.limiter,
       lease: store.lease,
       inFlight: previewCalls,
-      // The account, not the AccessKeyId: every FC instance holds its own STS key for the same role, and CAMS's
-      // quota is per account. Local runs without an account id fall back to the key.
-      scope: `${config.camsEndpoint.host}|${accountOf(context) ?? `key:${credentials.accessKeyId}`}`,
+      scope: camsScope(config.camsEndpoint, context, credentials),
       maxAgeMs: config.fleet.previewMaxAgeMs,
       refreshIntervalMs: config.fleet.refreshIntervalMs,
       deadline: trace.deadline,
@@ -89,11 +88,6 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
     // Meta's parameters go on the caller's copy only; the cache keeps the bare link.
     body: { ...result.preview, previewUrl: applyLinkParams(result.preview.previewUrl, link) },
   };
-}
-
-function accountOf(context: FlowPreviewContext): string | undefined {
-  const accountId: unknown = context.accountId;
-  return typeof accountId === 'string' && accountId !== '' ? accountId : undefined;
 }
 
 // Order matters: `before` runs top-down, `after`/`onError` bottom-up. So the adapter decodes first and

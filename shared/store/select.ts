@@ -25,7 +25,7 @@ export interface StoreSession {
 }
 
 /** How long an instance stays on memory after a Redis failure before it tries Redis again. */
-export const REDIS_COOL_DOWN_MS = 1000;
+const REDIS_COOL_DOWN_MS = 1000;
 
 type LoadRedis = (config: RedisConfig) => RedisStores;
 

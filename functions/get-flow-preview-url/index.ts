@@ -19,7 +19,7 @@ import {
   type Invocation,
   type Reply,
 } from '../../shared/fc/event.js';
-import { httpHeaders } from '../../shared/fc/http-headers.js';
+import { httpHeaders, previewCacheHeaders } from '../../shared/fc/http-headers.js';
 import { jsonErrors } from '../../shared/fc/json-errors.js';
 import { invocationLog } from '../../shared/fc/log.js';
 import { applyLinkParams } from '../../shared/fc/preview-link.js';
@@ -37,9 +37,6 @@ const previewCalls = new SingleFlight<Fetched>();
 export const stores = new StoreSelector({ memoryCache: previewCache });
 // With REDIS_URL set, the client loads and connects while the instance starts, not inside its first invocation.
 stores.warm(loadFleetConfig);
-
-/** Browsers may keep a link this long at most, whatever its own lifetime. */
-const MAX_BROWSER_CACHE_S = 3600;
 
 async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext): Promise<Reply> {
   const parsed = parseRequest(event);
@@ -81,10 +78,9 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
     trace.storeFailure = store.failure;
   });
   trace.cache = result.cache;
-  const maxAgeS = Math.min(MAX_BROWSER_CACHE_S, Math.floor(result.freshForMs / 1000));
   return {
     statusCode: 200,
-    headers: { 'X-Cache': result.cache, 'Cache-Control': `private, max-age=${maxAgeS}` },
+    headers: previewCacheHeaders(result.cache, result.freshForMs),
     // Meta's parameters go on the caller's copy only; the cache keeps the bare link.
     body: { ...result.preview, previewUrl: applyLinkParams(result.preview.previewUrl, link) },
   };

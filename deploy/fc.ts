@@ -8,6 +8,7 @@ import { RuntimeOptions } from '@alicloud/tea-util';
 import { openApiClient } from '../shared/cams/openapi.js';
 import { type Credentials, type Endpoint, parseEndpoint } from '../shared/config.js';
 import { ConfigError } from '../shared/errors.js';
+import { isRecord } from '../shared/is-record.js';
 
 /**
  * The FC endpoint fc3 itself uses (devsapp/fc3 src/resources/fc/impl/client.ts): `fcv3.<region>.aliyuncs.com`, or
@@ -29,6 +30,27 @@ export function fcEndpoint(raw: string | undefined, region: string): Endpoint {
 
 export type FunctionPresence = 'exists' | 'not-found';
 
+/** A GET on the FC 3.0 API (ROA style, JSON answer). */
+function fcGet(action: string, pathname: string): Params {
+  return new Params({
+    action,
+    version: '2023-03-30',
+    protocol: 'HTTPS',
+    pathname,
+    method: 'GET',
+    authType: 'AK',
+    style: 'ROA',
+    reqBodyType: 'json',
+    bodyType: 'json',
+  });
+}
+
+/** The API error's code for a message: `code` as openapi-client sets it, else the error's name. */
+function errorCode(error: unknown): string {
+  const fields = isRecord(error) ? error : {};
+  return String(fields['code'] ?? fields['name'] ?? 'Unknown');
+}
+
 /** Asks FC whether the function exists. Anything but a clear answer (denied, network, 5xx) throws. */
 export async function functionPresence(
   endpoint: Endpoint,
@@ -36,17 +58,7 @@ export async function functionPresence(
   functionName: string,
 ): Promise<FunctionPresence> {
   const client = openApiClient(endpoint, credentials);
-  const params = new Params({
-    action: 'GetFunction',
-    version: '2023-03-30',
-    protocol: 'HTTPS',
-    pathname: `/2023-03-30/functions/${encodeURIComponent(functionName)}`,
-    method: 'GET',
-    authType: 'AK',
-    style: 'ROA',
-    reqBodyType: 'json',
-    bodyType: 'json',
-  });
+  const params = fcGet('GetFunction', `/2023-03-30/functions/${encodeURIComponent(functionName)}`);
   try {
     await client.callApi(
       params,
@@ -55,11 +67,9 @@ export async function functionPresence(
     );
     return 'exists';
   } catch (error) {
-    const fields = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
-    if (fields['code'] === 'FunctionNotFound') return 'not-found';
-    const code = String(fields['code'] ?? fields['name'] ?? 'Unknown');
+    if (isRecord(error) && error['code'] === 'FunctionNotFound') return 'not-found';
     throw new Error(
-      `FC GetFunction ${functionName} failed (${code}): cannot confirm the function is gone, so the role stays`,
+      `FC GetFunction ${functionName} failed (${errorCode(error)}): cannot confirm the function is gone, so the role stays`,
       { cause: error },
     );
   }
@@ -76,17 +86,7 @@ export async function functionsUsingRole(
   roleName: string,
 ): Promise<string[]> {
   const client = openApiClient(endpoint, credentials);
-  const params = new Params({
-    action: 'ListFunctions',
-    version: '2023-03-30',
-    protocol: 'HTTPS',
-    pathname: '/2023-03-30/functions',
-    method: 'GET',
-    authType: 'AK',
-    style: 'ROA',
-    reqBodyType: 'json',
-    bodyType: 'json',
-  });
+  const params = fcGet('ListFunctions', '/2023-03-30/functions');
   const wanted = roleName.toLowerCase();
   const users: string[] = [];
   let nextToken: string | undefined;
@@ -100,16 +100,14 @@ export async function functionsUsingRole(
       );
       body = (result['body'] ?? {}) as Record<string, unknown>;
     } catch (error) {
-      const fields = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
-      const code = String(fields['code'] ?? fields['name'] ?? 'Unknown');
       throw new Error(
-        `FC ListFunctions failed (${code}): cannot tell whether another function runs as ${roleName}, so the role stays`,
+        `FC ListFunctions failed (${errorCode(error)}): cannot tell whether another function runs as ${roleName}, so the role stays`,
         { cause: error },
       );
     }
     const functions = Array.isArray(body['functions']) ? (body['functions'] as unknown[]) : [];
     for (const item of functions) {
-      const fn = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+      const fn = isRecord(item) ? item : {};
       const role = typeof fn['role'] === 'string' ? fn['role'].toLowerCase() : '';
       if (role === wanted || role.endsWith(`:role/${wanted}`)) users.push(String(fn['functionName']));
     }

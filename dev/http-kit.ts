@@ -26,11 +26,8 @@ export interface ReceivedRequest extends SignableRequest {
   readonly url: URL;
 }
 
-/** Reads the whole request; `undefined` when the body passes `maxBytes`. Header names come lower-cased. */
-export async function receive(
-  req: IncomingMessage,
-  maxBytes = 1024 * 1024,
-): Promise<ReceivedRequest | undefined> {
+/** Reads the whole body; `undefined` once it passes `maxBytes`. */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -38,6 +35,16 @@ export async function receive(
     if (size > maxBytes) return undefined;
     chunks.push(chunk as Buffer);
   }
+  return Buffer.concat(chunks);
+}
+
+/** Reads the whole request; `undefined` when the body passes `maxBytes`. Header names come lower-cased. */
+export async function receive(
+  req: IncomingMessage,
+  maxBytes = 1024 * 1024,
+): Promise<ReceivedRequest | undefined> {
+  const body = await readBody(req, maxBytes);
+  if (body === undefined) return undefined;
   const url = new URL(req.url ?? '/', 'http://loopback');
   const headers = new Map<string, string>();
   for (const [name, value] of Object.entries(req.headers))
@@ -48,7 +55,7 @@ export async function receive(
     path: url.pathname,
     query: [...url.searchParams],
     headers,
-    body: Buffer.concat(chunks),
+    body,
   };
 }
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { FcContext, FcCredentials } from '../shared/fc/event.js';
-import { close, listen } from './http-kit.js';
+import { close, listen, readBody } from './http-kit.js';
 import { parseRequestTarget, type RequestTarget, rawHeaderMap } from './request-target.js';
 
 export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
@@ -116,18 +116,6 @@ async function serve(options: LocalServerOptions, req: IncomingMessage, res: Ser
   };
   const result = await options.handler(Buffer.from(JSON.stringify(event)), context);
   writeFcResponse(res, result);
-}
-
-/** The whole body, or `undefined` past `maxBytes`. (http-kit's `receive` parses the target with `URL`, which throws on some.) */
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 function writeError(res: ServerResponse, status: number, code: string, message: string): void {

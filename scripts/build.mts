@@ -3,10 +3,21 @@
  * `handler`, so that `code: ./dist` + `handler: index.handler` deploys it with no node_modules.
  */
 import { rm, stat } from 'node:fs/promises';
-import { build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { BUNDLE_ALIASES, LAZY_BUILTINS } from '../shared/cams/sdk-workarounds.js';
 
 const outfile = 'dist/index.js';
+
+/** What every function file shares: one minified CommonJS file for Node 20 with its dependencies inside. */
+const FUNCTION_BUNDLE = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'external',
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
 
 /** Resolves the lazy `import('../auth/jwt-verifier.js')` to the sibling file, left as a runtime require. */
 const jwtVerifierAsSibling: Plugin = {
@@ -32,53 +43,35 @@ const redisStoreAsSibling: Plugin = {
 await rm('dist', { recursive: true, force: true });
 await rm('lib', { recursive: true, force: true });
 await build({
+  ...FUNCTION_BUNDLE,
   entryPoints: ['functions/get-flow-preview-url/index.ts'],
   outfile,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
-  legalComments: 'external',
   // Stand-ins for SDK parts a CAMS call never uses, and built-ins loaded on first use: see sdk-workarounds.ts.
   alias: { ...BUNDLE_ALIASES },
   // The JWT verifier (with jose) and the Redis stores (with ioredis) stay out of the main bundle: each is a sibling
   // file required on first use, only when JWT_* or REDIS_URL is set; as a plain require(), not an ES module import.
   plugins: [lazyBuiltins(), jwtVerifierAsSibling, redisStoreAsSibling],
   supported: { 'dynamic-import': false },
-  logLevel: 'warning',
 });
 const { size } = await stat(outfile);
 process.stdout.write(`built ${outfile} (${(size / 1024).toFixed(1)} KiB)\n`);
 
 // Caller identity, loaded by dist/index.js only when JWT_* is configured (see shared/fc/caller-identity.ts).
 await build({
+  ...FUNCTION_BUNDLE,
   entryPoints: ['shared/auth/jwt-verifier.ts'],
   outfile: 'dist/jwt-verifier.js',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
   keepNames: true,
-  legalComments: 'external',
-  logLevel: 'warning',
 });
 const verifierSize = (await stat('dist/jwt-verifier.js')).size;
 process.stdout.write(`built dist/jwt-verifier.js (${(verifierSize / 1024).toFixed(1)} KiB)\n`);
 
 // The Redis/Tair stores with ioredis inside: deployed beside index.js, loaded only when REDIS_URL is set.
 await build({
+  ...FUNCTION_BUNDLE,
   entryPoints: ['shared/store/redis.ts'],
   outfile: 'dist/redis.js',
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  minify: true,
   keepNames: true,
-  legalComments: 'external',
-  logLevel: 'warning',
 });
 const redisSize = (await stat('dist/redis.js')).size;
 process.stdout.write(

@@ -2,6 +2,7 @@
  * Every setting of the function, read and validated in one place. Nothing else reads `process.env`.
  */
 import { ConfigError } from './errors.js';
+import { isRecord } from './is-record.js';
 
 export interface Endpoint {
   /** `host` or `host:port`, as openapi-client's `endpoint` takes it. */
@@ -227,8 +228,7 @@ function checkJwks(json: string): string {
       'is not JSON; it must be a JWKS like {"keys": [{"kty": "RSA", "kid": "…", "n": "…", "e": "AQAB"}]}',
     );
   }
-  const keys =
-    typeof parsed === 'object' && parsed !== null ? (parsed as { keys?: unknown }).keys : undefined;
+  const keys = isRecord(parsed) ? parsed['keys'] : undefined;
   if (!Array.isArray(keys) || keys.length === 0) fail('must be a JWKS object with a non-empty "keys" array');
   for (const key of keys as unknown[]) {
     if (typeof key !== 'object' || key === null) return fail('has a key that is not an object');

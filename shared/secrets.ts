@@ -17,7 +17,7 @@ export interface SecretSource {
 export const REDACTED = '[REDACTED]';
 
 /** Shorter values would redact ordinary words; no key, secret, token or password is this short. */
-export const MIN_SECRET_LENGTH = 4;
+const MIN_SECRET_LENGTH = 4;
 
 /** The values of a credential set worth redacting from a log line, whatever their type turned out to be. */
 export function secretValues(credentials: SecretSource | undefined): string[] {

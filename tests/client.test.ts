@@ -17,8 +17,13 @@ import {
 } from '../client/index.js';
 import { FcSimulator } from '../dev/fc-simulator.js';
 import { handler } from '../functions/get-flow-preview-url/index.js';
+import type { FlowPreview as FunctionFlowPreview } from '../shared/preview/get-flow-preview.js';
 import { useCamsSimulator } from './fixtures/cams.js';
 import { ROLE_CREDENTIALS } from './fixtures/fc.js';
+
+// client/ is copied into other projects on its own, so it declares the answer type itself: tsc keeps the two equal.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+true satisfies Same<FlowPreview, FunctionFlowPreview>;
 
 const CALLER = {
   accessKeyId: 'STS.CallerFunctionKey',

@@ -9,6 +9,7 @@ import middy from '@middy/core';
 import { createCamsClient } from '../../shared/cams/client.js';
 import { loadFleetConfig } from '../../shared/config.js';
 import { bindCaller, callerIdentity, type IdentifiedContext } from '../../shared/fc/caller-identity.js';
+import { camsScope } from '../../shared/fc/cams-scope.js';
 import { resolveCredentials } from '../../shared/fc/credentials.js';
 import {
   type FcContext,
@@ -18,7 +19,7 @@ import {
   type Invocation,
   type Reply,
 } from '../../shared/fc/event.js';
-import { httpHeaders } from '../../shared/fc/http-headers.js';
+import { httpHeaders, previewCacheHeaders } from '../../shared/fc/http-headers.js';
 import { jsonErrors } from '../../shared/fc/json-errors.js';
 import { invocationLog } from '../../shared/fc/log.js';
 import { applyLinkParams } from '../../shared/fc/preview-link.js';
@@ -36,9 +37,6 @@ const previewCalls = new SingleFlight<Fetched>();
 export const stores = new StoreSelector({ memoryCache: previewCache });
 // With REDIS_URL set, the client loads and connects while the instance starts, not inside its first invocation.
 stores.warm(loadFleetConfig);
-
-/** Browsers may keep a link this long at most, whatever its own lifetime. */
-const MAX_BROWSER_CACHE_S = 3600;
 
 async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext): Promise<Reply> {
   const parsed = parseRequest(event);
@@ -63,9 +61,7 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
       limiter: store.limiter,
       lease: store.lease,
       inFlight: previewCalls,
-      // The account, not the AccessKeyId: every FC instance holds its own STS key for the same role, and CAMS's
-      // quota is per account. Local runs without an account id fall back to the key.
-      scope: `${config.camsEndpoint.host}|${accountOf(context) ?? `key:${credentials.accessKeyId}`}`,
+      scope: camsScope(config.camsEndpoint, context, credentials),
       maxAgeMs: config.fleet.previewMaxAgeMs,
       refreshIntervalMs: config.fleet.refreshIntervalMs,
       deadline: trace.deadline,
@@ -82,18 +78,12 @@ async function getFlowPreviewUrl(event: Invocation, context: IdentifiedContext):
     trace.storeFailure = store.failure;
   });
   trace.cache = result.cache;
-  const maxAgeS = Math.min(MAX_BROWSER_CACHE_S, Math.floor(result.freshForMs / 1000));
   return {
     statusCode: 200,
-    headers: { 'X-Cache': result.cache, 'Cache-Control': `private, max-age=${maxAgeS}` },
+    headers: previewCacheHeaders(result.cache, result.freshForMs),
     // Meta's parameters go on the caller's copy only; the cache keeps the bare link.
     body: { ...result.preview, previewUrl: applyLinkParams(result.preview.previewUrl, link) },
   };
-}
-
-function accountOf(context: FlowPreviewContext): string | undefined {
-  const accountId: unknown = context.accountId;
-  return typeof accountId === 'string' && accountId !== '' ? accountId : undefined;
 }
 
 // Order matters: `before` runs top-down, `after`/`onError` bottom-up. So the adapter decodes first and

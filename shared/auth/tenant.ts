@@ -4,7 +4,7 @@
  */
 import type { JwtConfig } from '../config.js';
 import { CustSpaceIdRequiredError, SpaceNotAllowedError } from '../errors.js';
-import type { FlowPreviewRequest } from '../preview/ports.js';
+import { CUST_SPACE_ID, type FlowPreviewRequest } from '../preview/ports.js';
 
 /** The claims of a verified token, as the verifier returns them. */
 export type VerifiedClaims = Readonly<Record<string, unknown>>;
@@ -34,17 +34,12 @@ export function bindSpace(
   throw new SpaceNotAllowedError('Your token names no space; name a custSpaceId your token grants');
 }
 
-/**
- * What a space id looks like: the rule shared/fc/request.ts applies to a requested custSpaceId. A granted space is
- * held to it too, because an omitted custSpaceId is filled from the claim and sent to CAMS as it stands.
- */
-const SPACE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-
 /** The spaces a token grants: a string claim is one space (never split), an array lists them (repeats count once). */
 function grantedSpaces(claims: VerifiedClaims, claim: string): readonly string[] {
   if (!Object.hasOwn(claims, claim)) return [];
   const value = claims[claim];
-  const isSpace = (entry: unknown): entry is string => typeof entry === 'string' && SPACE_ID.test(entry);
+  // Held to the request's rule: an omitted custSpaceId is filled from the claim and sent to CAMS as it stands.
+  const isSpace = (entry: unknown): entry is string => typeof entry === 'string' && CUST_SPACE_ID.test(entry);
   if (isSpace(value)) return [value];
   if (Array.isArray(value) && value.every(isSpace)) return [...new Set<string>(value)];
   // A malformed claim grants nothing, and says so, rather than being read as "no space".

@@ -6,6 +6,7 @@
  */
 import type { Config, Credentials } from '../config.js';
 import { CredentialsInvalidError, CredentialsMissingError } from '../errors.js';
+import { isRecord } from '../is-record.js';
 import type { FcContext } from './event.js';
 
 /** Where each field comes from, for the error message (never the value). */
@@ -42,8 +43,8 @@ export function resolveCredentials(context: FcContext, config: Config): Credenti
 
 /** A context credential set counts as given when any key or secret is there, whatever its type. */
 function isPresent(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const { accessKeyId, accessKeySecret } = value as Record<string, unknown>;
+  if (!isRecord(value)) return false;
+  const { accessKeyId, accessKeySecret } = value;
   return !isBlank(accessKeyId) || !isBlank(accessKeySecret);
 }
 

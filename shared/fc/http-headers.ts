@@ -4,6 +4,7 @@
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import { ALLOWED_METHODS } from '../errors.js';
+import type { CacheOutcome } from '../preview/get-flow-preview.js';
 import type { FlowPreviewContext, HttpInvocation, Reply } from './event.js';
 
 /** Request headers a browser may send: `Authorization` for JWT triggers, `Cache-Control` to ask for a fresh link. */
@@ -11,6 +12,15 @@ export const CORS_ALLOWED_HEADERS = 'Authorization, Cache-Control, Content-Type'
 /** Response headers a page's script may read: a 401's `WWW-Authenticate` says whether the token was invalid. */
 export const CORS_EXPOSED_HEADERS = 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id';
 export const CORS_MAX_AGE_S = 600;
+
+/** Browsers may keep a link this long at most, whatever its own lifetime. */
+const MAX_BROWSER_CACHE_S = 3600;
+
+/** A 200's own headers: whether CAMS was asked, and how long a browser may keep the link. */
+export function previewCacheHeaders(cache: CacheOutcome, freshForMs: number): Record<string, string> {
+  const maxAgeS = Math.min(MAX_BROWSER_CACHE_S, Math.floor(freshForMs / 1000));
+  return { 'X-Cache': cache, 'Cache-Control': `private, max-age=${maxAgeS}` };
+}
 
 type HeadersRequest = Request<unknown, unknown, Error, FlowPreviewContext>;
 

@@ -4,7 +4,7 @@
  */
 import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from '../errors.js';
 import { isRecord } from '../is-record.js';
-import type { FlowPreviewRequest } from '../preview/ports.js';
+import { CUST_SPACE_ID, type FlowPreviewRequest } from '../preview/ports.js';
 import type { DirectInvocation, HttpInvocation, Invocation } from './event.js';
 import {
   linkParamsFromJson,
@@ -27,7 +27,6 @@ export type ParsedRequest =
   | { readonly kind: 'preflight' };
 
 const FLOW_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const CUST_SPACE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const ROUTE = /^\/flows\/([^/]*)\/preview-url\/?$/;
 
 export function parseRequest(invocation: Invocation): ParsedRequest {

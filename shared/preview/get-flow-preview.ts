@@ -75,8 +75,9 @@ export interface FlowPreviewDeps {
 
 /** A link is handed out only while it has at least this long to live. */
 export const CACHE_SAFETY_MARGIN_MS = 60 * 60 * 1000;
-export const DEFAULT_MAX_AGE_MS = 15 * 60 * 1000;
-export const DEFAULT_REFRESH_INTERVAL_MS = 60 * 1000;
+// Only for callers that pass none (tests): the handler passes PREVIEW_CACHE_MAX_AGE_S / PREVIEW_REFRESH_INTERVAL_S.
+const DEFAULT_MAX_AGE_MS = 15 * 60 * 1000;
+const DEFAULT_REFRESH_INTERVAL_MS = 60 * 1000;
 /** How often a caller waiting on another instance's lease looks for its result, at first and at most. */
 const LEASE_POLL_MS = { first: 20, max: 100 };
 /** A lease outlives its holder's deadline by this much, so it never lapses while the holder still writes. */

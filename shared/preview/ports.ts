@@ -9,6 +9,12 @@ export interface FlowPreviewRequest {
   readonly custSpaceId?: string;
 }
 
+/**
+ * What a `custSpaceId` looks like: the rule for a requested space (shared/fc/request.ts) and for one a token grants
+ * (shared/auth/tenant.ts), since either may reach CAMS.
+ */
+export const CUST_SPACE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
 export interface CamsPreview {
   readonly flowId: string;
   readonly previewUrl: string;

@@ -9,7 +9,7 @@
  * and CAMS counts any one-second window, so slots spaced exactly 1000/N ms apart would be throttled now and then.
  * At 5/s this is 220 ms between grants, i.e. 100 ms of slack in every window.
  */
-export const RATE_LIMIT_HEADROOM = 0.1;
+const RATE_LIMIT_HEADROOM = 0.1;
 
 /** Milliseconds between two grants for a budget of `ratePerSecond` calls per second. */
 export function slotSpacingMs(ratePerSecond: number): number {

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { RedisConfig } from '../config.js';
+import { isRecord } from '../is-record.js';
 import type { CachedPreview, Lease, PreviewCache, RateLimiter, SlotGrant } from '../preview/ports.js';
 import { retryAfterMs, slotSpacingMs } from './gcra.js';
 
@@ -214,9 +215,8 @@ function readEntry(raw: string | null): { preview: CachedPreview; validUntil: nu
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const entry = value as Record<string, unknown>;
-  const { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt, validUntil } = entry;
+  if (!isRecord(value)) return undefined;
+  const { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt, validUntil } = value;
   if (
     typeof validUntil !== 'number' ||
     typeof flowId !== 'string' ||

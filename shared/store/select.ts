@@ -5,6 +5,7 @@
  * again, so Redis trouble costs at most one command timeout per cool-down and never fails a request.
  */
 import type { FleetConfig, RedisConfig } from '../config.js';
+import { isRecord } from '../is-record.js';
 import type { CachedPreview, Lease, PreviewCache, RateLimiter, SlotGrant } from '../preview/ports.js';
 import { MemoryLease, type MemoryPreviewCache, MemoryRateLimiter } from './memory.js';
 import type { RedisStores } from './redis.js';
@@ -24,7 +25,7 @@ export interface StoreSession {
 }
 
 /** How long an instance stays on memory after a Redis failure before it tries Redis again. */
-export const REDIS_COOL_DOWN_MS = 1000;
+const REDIS_COOL_DOWN_MS = 1000;
 
 type LoadRedis = (config: RedisConfig) => RedisStores;
 
@@ -179,7 +180,6 @@ export class StoreSelector {
 }
 
 function reasonOf(error: unknown): string {
-  const reason =
-    typeof error === 'object' && error !== null ? (error as { reason?: unknown }).reason : undefined;
+  const reason = isRecord(error) ? error['reason'] : undefined;
   return typeof reason === 'string' ? reason : 'error';
 }

@@ -32,6 +32,16 @@ const missing = existsSync(CHROMIUM)
   : `Chromium is not installed at ${CHROMIUM}${process.env['FLOW_PREVIEW_CHROMIUM_UNAVAILABLE'] ? ` (${process.env['FLOW_PREVIEW_CHROMIUM_UNAVAILABLE']})` : ''}; .ci/run installs it with apt (apt-get install chromium)`;
 if (missing) process.stdout.write(`# browser test skipped: ${missing}\n`);
 
+/** Waits until the page is no longer busy and shows either the link or an error. */
+async function waitForAnswer(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const busy = document.getElementById('go') as HTMLButtonElement | null;
+    const result = document.getElementById('result');
+    const error = document.getElementById('error');
+    return !busy?.disabled && ((result && !result.hidden) || (error && !error.hidden));
+  });
+}
+
 describe('the example page in Chromium', { skip: missing ?? false }, () => {
   let cams: CamsSimulator;
   let pageServer: LocalServer;
@@ -264,12 +274,7 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
     await page.fill('#custSpaceId', fields.custSpaceId ?? '');
     await page.fill('#token', fields.token ?? '');
     await page.click('#go');
-    await page.waitForFunction(() => {
-      const busy = document.getElementById('go') as HTMLButtonElement | null;
-      const result = document.getElementById('result');
-      const error = document.getElementById('error');
-      return !busy?.disabled && ((result && !result.hidden) || (error && !error.hidden));
-    });
+    await waitForAnswer(page);
   }
 
   it('sends the token from the token field, trimmed, and shows the link for the token’s own space', async () => {
@@ -413,12 +418,7 @@ describe('the example page in Chromium, served by npm start with FLOW_PREVIEW_AU
     await page.fill('#flowId', 'welcome-flow');
     await page.fill('#token', token);
     await page.click('#go');
-    await page.waitForFunction(() => {
-      const busy = document.getElementById('go') as HTMLButtonElement | null;
-      const result = document.getElementById('result');
-      const error = document.getElementById('error');
-      return !busy?.disabled && ((result && !result.hidden) || (error && !error.hidden));
-    });
+    await waitForAnswer(page);
   }
 
   it('is refused by the trigger without a token and shows the link with one from npm run token', async () => {

@@ -7,7 +7,7 @@ import { OpenApiRequest, Params } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { openApiClient } from '../shared/cams/openapi.js';
 import { type Credentials, type Endpoint, parseEndpoint } from '../shared/config.js';
-import { ConfigError } from '../shared/errors.js';
+import { ConfigError } from '../shared/config-error.js';
 import { isRecord } from '../shared/is-record.js';
 
 /**

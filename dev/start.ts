@@ -5,8 +5,8 @@
  * CAMS_ENDPOINT at it, so a fresh machine with no cloud account gets real answers. With credentials it calls the
  * real endpoint (CAMS_ENDPOINT or the default). Ctrl-C stops it cleanly.
  */
-import { handler } from '../functions/get-flow-preview-url/index.js';
-import { loadConfig } from '../shared/config.js';
+import { createHandler } from '../functions/get-flow-preview-url/handler.js';
+import { type Env, readConfig } from '../shared/config.js';
 import type { FcCredentials } from '../shared/fc/event.js';
 import {
   type CamsSimulator,
@@ -20,9 +20,13 @@ import { LOCAL_SIMULATOR_CREDENTIAL, LOCAL_TRIGGER_CALLER } from './simulator-cr
 import { type AuthType, parseAuthType, signatureGate, tokenGate } from './trigger-auth.js';
 import { servePage } from './web-page.js';
 
-/** The trigger's auth for this run, and the lines that tell a developer how to get past it. */
+/**
+ * The trigger's auth for this run, and the lines that tell a developer how to get past it. `env` is the function's
+ * environment for this run: jwt auth adds the local development key to it unless JWT_* is set.
+ */
 async function triggerAuth(
   type: AuthType,
+  env: Record<string, string | undefined>,
 ): Promise<{ gate: LocalServerOptions['authorize']; lines: string[] }> {
   if (type === 'function') {
     const { accessKeyId, accessKeySecret, securityToken } = LOCAL_TRIGGER_CALLER;
@@ -37,17 +41,21 @@ async function triggerAuth(
   }
   if (type === 'jwt') {
     // The function verifies tokens too (tenant binding); unless JWT_* is set, both use the local dev key.
-    if (!process.env['JWT_JWKS'] && !process.env['JWT_JWKS_URL']) {
-      process.env['JWT_JWKS'] = await devJwks();
-      process.env['JWT_ISSUER'] = DEV_ISSUER;
-      process.env['JWT_AUDIENCE'] = DEV_AUDIENCE;
-      process.env['JWT_SPACE_CLAIM'] ??= DEV_SPACE_CLAIM;
+    if (!env['JWT_JWKS'] && !env['JWT_JWKS_URL']) {
+      env['JWT_JWKS'] = await devJwks();
+      env['JWT_ISSUER'] = DEV_ISSUER;
+      env['JWT_AUDIENCE'] = DEV_AUDIENCE;
+      env['JWT_SPACE_CLAIM'] ??= DEV_SPACE_CLAIM;
     }
+    const startup = readConfig(env);
+    if (!startup.ok) throw new Error(startup.error.message);
+    const jwt = startup.config.jwt;
+    if (jwt === undefined) throw new Error('jwt auth needs JWT_JWKS or JWT_JWKS_URL');
     return {
-      gate: tokenGate(),
+      gate: tokenGate(jwt),
       lines: [
         'Trigger auth: jwt (Authorization: Bearer <token>; missing or invalid tokens get 401)',
-        `JWT: issuer ${process.env['JWT_ISSUER']}, audience ${process.env['JWT_AUDIENCE']}, space claim ${process.env['JWT_SPACE_CLAIM'] ?? '(none: no tenant binding)'}`,
+        `JWT: issuer ${jwt.issuer}, audience ${jwt.audience}, space claim ${jwt.spaceClaim ?? '(none: authentication only)'}`,
         'A development token: npm run token -- --space <custSpaceId>',
       ],
     };
@@ -59,22 +67,29 @@ async function triggerAuth(
 }
 
 async function main(): Promise<void> {
-  const auth = await triggerAuth(parseAuthType(process.env['FLOW_PREVIEW_AUTH_TYPE']));
-  const config = loadConfig();
+  // The function's environment for this run: the shell's, plus what npm start sets up for a machine without a
+  // cloud account. The function reads it once, as on FC.
+  const env: Env & Record<string, string | undefined> = { ...process.env };
+  const auth = await triggerAuth(parseAuthType(env['FLOW_PREVIEW_AUTH_TYPE']), env);
+  // On FC a bad setting is answered to every request; here it stops npm start at once, naming it.
+  const first = readConfig(env);
+  if (!first.ok) throw first.error;
   let simulator: CamsSimulator | undefined;
   let credentials: FcCredentials | undefined;
-  if (config.envCredentials === undefined) {
+  if (first.config.envCredentials === undefined) {
     // Only the latest calls are kept: npm start may run for days, and nothing reads older ones.
     simulator = await startCamsSimulator({
       credentials: [LOCAL_SIMULATOR_CREDENTIAL],
       maxRecordedCalls: 100,
     });
-    process.env['CAMS_ENDPOINT'] = simulator.url;
+    env['CAMS_ENDPOINT'] = simulator.url;
     credentials = LOCAL_SIMULATOR_CREDENTIAL;
   }
+  const startup = readConfig(env);
+  if (!startup.ok) throw startup.error;
   const port = Number(process.env['PORT'] ?? 3000);
   const server = await startLocalServer({
-    handler,
+    handler: createHandler(startup),
     ...(credentials ? { credentials } : {}),
     port,
     host: process.env['HOST'] ?? '127.0.0.1',
@@ -83,7 +98,7 @@ async function main(): Promise<void> {
   });
   const camsLine = simulator
     ? `CAMS: embedded simulator at ${simulator.url} (no ALIBABA_CLOUD_* credentials in the environment)`
-    : `CAMS: ${config.camsEndpoint.protocol.toLowerCase()}://${config.camsEndpoint.host} with the ALIBABA_CLOUD_* credentials`;
+    : `CAMS: ${startup.config.camsEndpoint.protocol.toLowerCase()}://${startup.config.camsEndpoint.host} with the ALIBABA_CLOUD_* credentials`;
   const sample = SAMPLE_FLOWS[0] ?? 'welcome-flow';
   process.stdout.write(
     [

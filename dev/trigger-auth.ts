@@ -9,7 +9,7 @@
  * token, and a preflight always passes a JWT trigger (a browser cannot attach a token to it).
  */
 import { verifyJwt } from '../shared/auth/jwt-verifier.js';
-import { loadConfig } from '../shared/config.js';
+import type { JwtConfig } from '../shared/config.js';
 import type { GatedRequest, Refusal } from './local-server.js';
 import { verify } from './v3-signature.js';
 
@@ -62,12 +62,10 @@ export function signatureGate(credentials: readonly TriggerCredential[]) {
 }
 
 /** The gate for `jwt` auth: a bearer token valid for the function's JWT_* settings; a preflight passes. */
-export function tokenGate() {
+export function tokenGate(config: JwtConfig) {
   return async ({ req }: GatedRequest): Promise<Refusal | undefined> => {
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined)
       return undefined;
-    const config = loadConfig().jwt;
-    if (config === undefined) throw new Error('jwt auth needs JWT_JWKS or JWT_JWKS_URL');
     const token = /^Bearer +(\S+)$/i.exec(req.headers.authorization?.trim() ?? '')?.[1];
     const challenge = { 'WWW-Authenticate': 'Bearer realm="flow-preview"' };
     if (token === undefined) {

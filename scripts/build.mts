@@ -19,14 +19,15 @@ const FUNCTION_BUNDLE = {
   logLevel: 'warning',
 } as const satisfies BuildOptions;
 
-/** Resolves the lazy `import('../auth/jwt-verifier.js')` to the sibling file, left as a runtime require. */
+/** Resolves caller identity's lazy `import('./jwt-verifier.js')` to the sibling file, left as a runtime require. */
 const jwtVerifierAsSibling: Plugin = {
   name: 'jwt-verifier-as-sibling',
   setup(on) {
-    on.onResolve({ filter: /\/auth\/jwt-verifier\.js$/ }, () => ({
-      path: './jwt-verifier.js',
-      external: true,
-    }));
+    on.onResolve({ filter: /^\.\/jwt-verifier\.js$/ }, (args) =>
+      args.importer.endsWith('shared/auth/caller-identity.ts')
+        ? { path: './jwt-verifier.js', external: true }
+        : undefined,
+    );
   },
 };
 
@@ -56,7 +57,7 @@ await build({
 const { size } = await stat(outfile);
 process.stdout.write(`built ${outfile} (${(size / 1024).toFixed(1)} KiB)\n`);
 
-// Caller identity, loaded by dist/index.js only when JWT_* is configured (see shared/fc/caller-identity.ts).
+// Caller identity, loaded by dist/index.js only when JWT_* is configured (see shared/auth/caller-identity.ts).
 await build({
   ...FUNCTION_BUNDLE,
   entryPoints: ['shared/auth/jwt-verifier.ts'],

@@ -1,7 +1,9 @@
 /**
- * Every setting of the function, read and validated in one place. Nothing else reads `process.env`.
+ * Every setting of the function, read and validated in one place, once per instance: FC never changes an
+ * instance's environment while it lives, so the entry point reads it at module load (`readConfig(process.env)`) and
+ * builds the handler from the result. Nothing else reads `process.env`.
  */
-import { ConfigError } from './errors.js';
+import { ConfigError } from './config-error.js';
 import { isRecord } from './is-record.js';
 
 export interface Endpoint {
@@ -35,18 +37,46 @@ export const DEFAULT_CAMS_HOST = 'cams.ap-southeast-1.aliyuncs.com';
 export const DEFAULT_CAMS_TIMEOUT_MS = 5000;
 const MAX_TIMER_MS = 2_147_483_647;
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads and validates the configuration; throws `ConfigError` naming the variable on a bad value. */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env): Config {
   return {
     camsEndpoint: parseEndpoint('CAMS_ENDPOINT', env['CAMS_ENDPOINT'], DEFAULT_CAMS_HOST),
     camsTimeoutMs: parseTimeout(env['CAMS_TIMEOUT_MS']),
     corsAllowedOrigins: parseOrigins(env['CORS_ALLOWED_ORIGINS']),
     envCredentials: readEnvCredentials(env),
     ...readJwtConfig(env),
-    fleet: loadFleetConfig(env),
+    fleet: readFleetConfig(env),
   };
+}
+
+/**
+ * What an instance starts from: the configuration, or the reason it cannot run (answered to every invocation as a
+ * 500 `ConfigInvalid`); and either way the secrets the environment holds, so the log can redact them.
+ */
+export type ConfigResult =
+  | { readonly ok: true; readonly config: Config; readonly secrets: readonly string[] }
+  | { readonly ok: false; readonly error: ConfigError; readonly secrets: readonly string[] };
+
+/** `loadConfig` that never throws: a bad setting becomes the instance's `ConfigError`. */
+export function readConfig(env: Env): ConfigResult {
+  const secrets = processSecrets(env);
+  try {
+    const config = loadConfig(env);
+    return { ok: true, config, secrets: [...secrets, ...credentialValues(config.envCredentials)] };
+  } catch (error) {
+    if (error instanceof ConfigError) return { ok: false, error, secrets };
+    throw error;
+  }
+}
+
+function credentialValues(credentials: Credentials | undefined): string[] {
+  if (credentials === undefined) return [];
+  const { accessKeyId, accessKeySecret, securityToken } = credentials;
+  return securityToken === undefined
+    ? [accessKeyId, accessKeySecret]
+    : [accessKeyId, accessKeySecret, securityToken];
 }
 
 const HOST_PORT =
@@ -144,7 +174,10 @@ export interface JwtConfig {
   readonly jwks: JwksSource;
   readonly issuer: string;
   readonly audience: string;
-  /** The top-level claim holding the caller's space(s), used verbatim; undefined: no tenant binding. */
+  /**
+   * The top-level claim holding the caller's space(s), used verbatim; undefined only when the operator chose
+   * authentication alone (`JWT_AUTHENTICATION_ONLY=true`): callers are verified, but no tenant is bound.
+   */
   readonly spaceClaim: string | undefined;
   /** Whether a token naming no space may reach account-level flows (no custSpaceId). */
   readonly allowNoSpace: boolean;
@@ -162,6 +195,7 @@ const JWT_SETTINGS = [
   'JWT_SPACE_CLAIM',
   'JWT_ALLOW_NO_SPACE',
   'JWT_CLOCK_LEEWAY_S',
+  'JWT_AUTHENTICATION_ONLY',
 ] as const;
 
 /**
@@ -175,31 +209,51 @@ function readJwtConfig(env: Env): { jwt?: JwtConfig } {
   if (inline === '' && url === '') {
     const stray = JWT_SETTINGS.find((name) => value(name) !== '');
     if (stray !== undefined) {
-      throw new ConfigError(stray, 'is set, but neither JWT_JWKS nor JWT_JWKS_URL is', value(stray));
+      throw new ConfigError(stray, 'is set, but neither JWT_JWKS nor JWT_JWKS_URL is');
     }
     return {};
   }
   if (inline !== '' && url !== '') {
-    throw new ConfigError('JWT_JWKS_URL', 'cannot be set together with JWT_JWKS; choose one', url);
+    throw new ConfigError('JWT_JWKS_URL', 'cannot be set together with JWT_JWKS; choose one');
   }
+  if (url !== '') refuseKeyShaped('JWT_JWKS_URL', url);
   const jwks: JwksSource = inline !== '' ? { kind: 'inline', json: checkJwks(inline) } : parseJwksUrl(url);
   const required = (name: 'JWT_ISSUER' | 'JWT_AUDIENCE'): string => {
     const setting = value(name);
-    if (setting === '') throw new ConfigError(name, 'is required when a JWKS is configured', setting);
+    if (setting === '') throw new ConfigError(name, 'is required when a JWKS is configured');
+    refuseKeyShaped(name, setting);
     return setting;
   };
   const allowNoSpace = value('JWT_ALLOW_NO_SPACE');
   if (allowNoSpace !== '' && allowNoSpace !== 'true' && allowNoSpace !== 'false') {
-    throw new ConfigError('JWT_ALLOW_NO_SPACE', "must be 'true' or 'false'", allowNoSpace);
+    throw new ConfigError('JWT_ALLOW_NO_SPACE', "must be 'true' or 'false'");
   }
   const leeway = value('JWT_CLOCK_LEEWAY_S');
   if (leeway !== '' && !(/^\d{1,2}$/.test(leeway) && Number(leeway) <= MAX_JWT_CLOCK_LEEWAY_S)) {
-    throw new ConfigError('JWT_CLOCK_LEEWAY_S', 'must be a whole number of seconds from 0 to 60', leeway);
+    throw new ConfigError('JWT_CLOCK_LEEWAY_S', 'must be a whole number of seconds from 0 to 60');
   }
   // The claim name is used verbatim (it may be a URL-like name), so only surrounding spaces are refused.
   const spaceClaim = env['JWT_SPACE_CLAIM'] ?? '';
   if (spaceClaim !== spaceClaim.trim()) {
-    throw new ConfigError('JWT_SPACE_CLAIM', 'must not start or end with spaces', spaceClaim);
+    throw new ConfigError('JWT_SPACE_CLAIM', 'must not start or end with spaces');
+  }
+  refuseKeyShaped('JWT_SPACE_CLAIM', spaceClaim);
+  const authenticationOnly = value('JWT_AUTHENTICATION_ONLY');
+  if (authenticationOnly !== '' && authenticationOnly !== 'true' && authenticationOnly !== 'false') {
+    throw new ConfigError('JWT_AUTHENTICATION_ONLY', "must be 'true' or 'false'");
+  }
+  // Verified callers with no tenant bound must be a choice, never the silent result of a forgotten claim name.
+  if (spaceClaim === '' && authenticationOnly !== 'true') {
+    throw new ConfigError(
+      'JWT_SPACE_CLAIM',
+      "is required when a JWKS is configured (the claim naming the caller's space); set JWT_AUTHENTICATION_ONLY=true to verify callers without binding tenants",
+    );
+  }
+  if (spaceClaim !== '' && authenticationOnly === 'true') {
+    throw new ConfigError(
+      'JWT_AUTHENTICATION_ONLY',
+      'cannot be true while JWT_SPACE_CLAIM binds tenants; choose one',
+    );
   }
   return {
     jwt: {
@@ -213,12 +267,25 @@ function readJwtConfig(env: Env): { jwt?: JwtConfig } {
   };
 }
 
+/** A PEM block, or a JSON document (a JWK or JWKS): key material, pasted where a name or URL belongs. */
+const KEY_SHAPED = /-----BEGIN|^\s*[[{]/;
+
+/** A key pasted into the wrong JWT_* setting is refused for its shape, and never quoted (a private key would be). */
+function refuseKeyShaped(variable: string, value: string): void {
+  if (KEY_SHAPED.test(value)) {
+    throw new ConfigError(
+      variable,
+      'holds what looks like key material (a PEM block or JSON); it is not shown',
+    );
+  }
+}
+
 const PUBLIC_KEY_TYPES = new Set(['RSA', 'EC', 'OKP']);
 
 /** JWT_JWKS must be a JWKS of public keys: a pasted private or shared key is refused, and never quoted. */
 function checkJwks(json: string): string {
   const fail = (why: string): never => {
-    throw new ConfigError('JWT_JWKS', why, '(not shown)');
+    throw new ConfigError('JWT_JWKS', why);
   };
   let parsed: unknown;
   try {
@@ -249,13 +316,13 @@ function parseJwksUrl(value: string): JwksSource {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError('JWT_JWKS_URL', 'is not a valid URL', value);
+    throw new ConfigError('JWT_JWKS_URL', 'is not a valid URL');
   }
   // Keys fetched over plain HTTP could be swapped in transit; only a loopback server (development) may use it.
   const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-  if (!secure) throw new ConfigError('JWT_JWKS_URL', 'must be an https:// URL', value);
+  if (!secure) throw new ConfigError('JWT_JWKS_URL', 'must be an https:// URL');
   if (url.username !== '' || url.password !== '') {
-    throw new ConfigError('JWT_JWKS_URL', 'must not carry credentials', value);
+    throw new ConfigError('JWT_JWKS_URL', 'must not carry credentials');
   }
   return { kind: 'url', url: url.href };
 }
@@ -277,7 +344,7 @@ const URL_VARIABLES_WITH_PASSWORD = ['REDIS_URL'] as const;
  * `REDIS_URL`'s userinfo (raw and percent-decoded). Never throws: the log calls it on every path, `ConfigInvalid`
  * included.
  */
-export function processSecrets(env: Env = process.env): string[] {
+export function processSecrets(env: Env): string[] {
   const secrets: string[] = [];
   for (const name of SECRET_VARIABLES) {
     const value = env[name];
@@ -336,7 +403,7 @@ export const DEFAULT_PREVIEW_MAX_AGE_S = 900;
 export const DEFAULT_REFRESH_INTERVAL_S = 60;
 
 /** Reads the fleet settings; throws `ConfigError` naming the variable on a bad value. */
-export function loadFleetConfig(env: Env = process.env): FleetConfig {
+function readFleetConfig(env: Env): FleetConfig {
   return {
     redis: readRedis(env),
     camsRateLimitPerSecond: parseNumber(
@@ -370,9 +437,6 @@ export function loadFleetConfig(env: Env = process.env): FleetConfig {
   };
 }
 
-/** REDIS_URL may hold a password in any shape, valid or not: its value is never quoted, not even to the log. */
-const NOT_SHOWN = '(not shown: it may hold a password)';
-
 function readRedis(env: Env): RedisConfig | undefined {
   const url = env['REDIS_URL']?.trim() ?? '';
   if (url === '') return undefined;
@@ -380,18 +444,14 @@ function readRedis(env: Env): RedisConfig | undefined {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(
-      'REDIS_URL',
-      'is not a valid URL (redis://[user:password@]host:port[/db])',
-      NOT_SHOWN,
-    );
+    throw new ConfigError('REDIS_URL', 'is not a valid URL (redis://[user:password@]host:port[/db])');
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss:// (TLS)', NOT_SHOWN);
+    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss:// (TLS)');
   }
-  if (parsed.hostname === '') throw new ConfigError('REDIS_URL', 'must name a host', NOT_SHOWN);
+  if (parsed.hostname === '') throw new ConfigError('REDIS_URL', 'must name a host');
   if (!/^\/?(\d{1,2})?$/.test(parsed.pathname) || parsed.search !== '' || parsed.hash !== '') {
-    throw new ConfigError('REDIS_URL', 'may only end with a database number (/0 … /99)', NOT_SHOWN);
+    throw new ConfigError('REDIS_URL', 'may only end with a database number (/0 … /99)');
   }
   const keyPrefix = env['REDIS_KEY_PREFIX'] ?? DEFAULT_REDIS_KEY_PREFIX;
   // Braces would change the hash slot of every key (Tair cluster mode) and break the scripts' one-slot rule.
@@ -425,35 +485,4 @@ function parseNumber(
     throw new ConfigError(variable, `must be ${rule.what}`, value);
   }
   return n;
-}
-
-// --- Reusing a loaded configuration (performance) ------------------------------------------------------------
-
-/**
- * A `loadConfig` for every invocation that parses the environment again only when a variable it read last time has
- * changed: parsing (URLs, origins, the JWT block) was ~40 µs of every warm call, comparing the dozen values it
- * depends on is a few. `loadConfig` is a function of the values it reads alone (they are recorded as it reads them,
- * so settings added to it are covered), so the same values mean the same result; a failed load is not kept.
- */
-export function configLoader(env: Env = process.env): () => Config {
-  let last: { readonly read: ReadonlyMap<string, string | undefined>; readonly config: Config } | undefined;
-  return () => {
-    if (last !== undefined && !changedSince(last.read, env)) return last.config;
-    const read = new Map<string, string | undefined>();
-    const recording = new Proxy(env, {
-      get: (target, name) => {
-        const value = Reflect.get(target, name) as string | undefined;
-        if (typeof name === 'string') read.set(name, value);
-        return value;
-      },
-    });
-    last = undefined;
-    last = { read, config: loadConfig(recording) };
-    return last.config;
-  };
-}
-
-function changedSince(read: ReadonlyMap<string, string | undefined>, env: Env): boolean {
-  for (const [name, value] of read) if (env[name] !== value) return true;
-  return false;
 }

@@ -5,17 +5,10 @@
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CamsSimulator } from '../dev/cams-simulator.js';
-import { handler } from '../functions/get-flow-preview-url/index.js';
 import { useCamsSimulator } from './fixtures/cams.js';
-import {
-  asHttp,
-  baseHeaders,
-  directEvent,
-  fcContext,
-  httpEvent,
-  ROLE_CREDENTIALS,
-  setEnv,
-} from './fixtures/fc.js';
+import { FakeClock } from './fixtures/clock.js';
+import { baseHeaders, directEvent, fcContext, type HttpEventInit, ROLE_CREDENTIALS } from './fixtures/fc.js';
+import { buildFunction, useFunction } from './fixtures/function.js';
 
 const SUCCESS = {
   RequestId: 'C4A1B2C3-0000-4000-8000-000000000001',
@@ -35,14 +28,17 @@ const PREVIEW = {
   requestId: 'C4A1B2C3-0000-4000-8000-000000000001',
 };
 
-const cams = useCamsSimulator({
-  env: {
-    CAMS_TIMEOUT_MS: '300',
-    CORS_ALLOWED_ORIGINS: 'https://app.example.com,https://admin.example.com',
-    ALIBABA_CLOUD_ACCESS_KEY_ID: undefined,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined,
-    ALIBABA_CLOUD_SECURITY_TOKEN: undefined,
-  },
+// One clock for the function and the simulator: back-offs and the simulator's 5/s window pass without waiting.
+let clock = new FakeClock();
+const cams = useCamsSimulator({ now: () => clock.now() });
+const ENV = () => ({
+  CAMS_ENDPOINT: cams.url,
+  CAMS_TIMEOUT_MS: '300',
+  CORS_ALLOWED_ORIGINS: 'https://app.example.com,https://admin.example.com',
+});
+const fn = useFunction(ENV, () => {
+  clock = new FakeClock({ start: Date.now() });
+  return { clock };
 });
 
 /** Four answers: the first attempt and every retry. */
@@ -53,9 +49,8 @@ const base = (): Record<string, string> => ({ ...baseHeaders(), Vary: 'Origin' }
 
 const lastCamsRequestId = (): string => cams.calls.at(-1)?.requestId ?? 'none';
 
-async function http(init: Parameters<typeof httpEvent>[0] = {}, context = fcContext()) {
-  return asHttp(await handler(httpEvent(init), context));
-}
+const http = (init: HttpEventInit = {}, context = fcContext()) => fn().http(init, context);
+const handler = (event: Buffer, context = fcContext()) => fn().invoke(event, context);
 
 function errorBody(code: string, message: string, status: number, requestId?: string) {
   return { error: { code, message, status, ...(requestId ? { requestId } : {}) } };
@@ -109,7 +104,7 @@ describe('200', () => {
 });
 
 describe('400: invalid input never reaches CAMS', () => {
-  const cases: Array<[string, Parameters<typeof httpEvent>[0], string, string]> = [
+  const cases: Array<[string, HttpEventInit, string, string]> = [
     [
       'a flow id with a dot',
       { path: '/flows/bad.flow/preview-url' },
@@ -340,6 +335,9 @@ describe('403 / 404 / 429 / 502 from CAMS codes', () => {
     strictEqual(response.statusCode, 429);
     strictEqual(response.headers['Retry-After'], '1');
     strictEqual(cams.calls.length, 4);
+    // Full jitter at the clock's 0.5 (half of 100, 200, 400 ms), each back-off followed by the wait for the next
+    // slot of the 5/s budget (220 ms apart with its headroom): 50 + 170, 100 + 120, 200 + 20.
+    deepStrictEqual(clock.sleeps, [50, 170, 100, 120, 200, 20]);
   });
 
   it('returns the 429 error object to a direct invocation', async () => {
@@ -406,31 +404,28 @@ describe('500', () => {
   });
 
   it('falls back to the ALIBABA_CLOUD_* environment keys', async () => {
-    const restore = setEnv({
+    const local = buildFunction({
+      ...ENV(),
       ALIBABA_CLOUD_ACCESS_KEY_ID: ROLE_CREDENTIALS.accessKeyId,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: ROLE_CREDENTIALS.accessKeySecret,
       ALIBABA_CLOUD_SECURITY_TOKEN: ROLE_CREDENTIALS.securityToken,
     });
-    try {
-      const { credentials: _omit, ...noCredentials } = fcContext();
-      strictEqual((await http({}, noCredentials)).statusCode, 200);
-    } finally {
-      restore();
-    }
+    const { credentials: _omit, ...noCredentials } = fcContext();
+    strictEqual((await local.http({}, noCredentials)).statusCode, 200);
   });
 
   it('answers 500 ConfigInvalid naming the variable for a bad setting', async () => {
-    const restore = setEnv({ CAMS_TIMEOUT_MS: 'abc' });
-    try {
-      const body = errorBody(
-        'ConfigInvalid',
-        'CAMS_TIMEOUT_MS must be a positive integer (milliseconds)',
-        500,
-      );
-      deepStrictEqual(await handler(directEvent({ flowId: 'x' }), fcContext()), body);
-    } finally {
-      restore();
-    }
+    const broken = buildFunction({ ...ENV(), CAMS_TIMEOUT_MS: 'abc' });
+    const body = errorBody('ConfigInvalid', 'CAMS_TIMEOUT_MS must be a positive integer (milliseconds)', 500);
+    deepStrictEqual(await broken.invoke(directEvent({ flowId: 'x' })), body);
+    // The same answer on the HTTP trigger, with the headers every response carries (no CORS: no configuration).
+    deepStrictEqual(await broken.http(), {
+      statusCode: 500,
+      headers: baseHeaders(),
+      isBase64Encoded: false,
+      body: JSON.stringify(body),
+      json: body,
+    });
   });
 
   it('answers a generic 500 for an unexpected error, with no detail', async () => {
@@ -489,6 +484,7 @@ describe('502 / 504', () => {
   });
 
   it('answers 504 CamsTimeout when CAMS does not answer within CAMS_TIMEOUT_MS', async () => {
+    // The attempt's own timeout is real time (the SDK's socket), so this one test waits CAMS_TIMEOUT_MS (300 ms).
     cams.script({ kind: 'delay', ms: 1000 });
     const started = Date.now();
     const response = await http();
@@ -508,7 +504,7 @@ describe('CORS', () => {
   const fresh = { 'X-Cache': 'miss', 'Cache-Control': 'private, max-age=3600' };
   const corsGet = {
     'Access-Control-Allow-Origin': 'https://app.example.com',
-    'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id',
+    'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id, traceparent',
     Vary: 'Origin',
   };
 
@@ -552,7 +548,7 @@ describe('CORS', () => {
         ...baseHeaders(),
         'Access-Control-Allow-Origin': 'https://admin.example.com',
         'Access-Control-Allow-Methods': 'GET, OPTIONS',
-        'Access-Control-Allow-Headers': 'Authorization, Cache-Control, Content-Type',
+        'Access-Control-Allow-Headers': 'Authorization, Cache-Control, Content-Type, traceparent',
         'Access-Control-Max-Age': '600',
         Vary: 'Origin',
       },
@@ -573,27 +569,19 @@ describe('CORS', () => {
   });
 
   it('allows no cross-origin access when CORS_ALLOWED_ORIGINS is unset', async () => {
-    const restore = setEnv({ CORS_ALLOWED_ORIGINS: undefined });
-    try {
-      const response = await http({ headers: { Origin: 'https://app.example.com' } });
-      deepStrictEqual(response.headers, { ...baseHeaders(), ...fresh });
-    } finally {
-      restore();
-    }
+    const local = buildFunction({ ...ENV(), CORS_ALLOWED_ORIGINS: undefined });
+    const response = await local.http({ headers: { Origin: 'https://app.example.com' } });
+    deepStrictEqual(response.headers, { ...baseHeaders(), ...fresh });
   });
 
   it("answers '*' when any origin is allowed", async () => {
-    const restore = setEnv({ CORS_ALLOWED_ORIGINS: '*' });
-    try {
-      const response = await http({ headers: { Origin: 'https://anyone.example.org' } });
-      deepStrictEqual(response.headers, {
-        ...baseHeaders(),
-        'Access-Control-Allow-Origin': '*',
-        'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id',
-        ...fresh,
-      });
-    } finally {
-      restore();
-    }
+    const local = buildFunction({ ...ENV(), CORS_ALLOWED_ORIGINS: '*' });
+    const response = await local.http({ headers: { Origin: 'https://anyone.example.org' } });
+    deepStrictEqual(response.headers, {
+      ...baseHeaders(),
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id, traceparent',
+      ...fresh,
+    });
   });
 });

@@ -5,7 +5,6 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { directEvent, ROLE_CREDENTIALS } from './fixtures/fc.js';
 import { useFleet } from './fixtures/fleet.js';
-import { captureStdout } from './fixtures/instances.js';
 
 const PREFIX = 'lease-test:';
 const fleet = useFleet({ env: { REDIS_KEY_PREFIX: PREFIX } });
@@ -14,7 +13,7 @@ describe('cross-instance single-flight (Redis lease)', () => {
   it('makes one CAMS call for concurrent misses of one flow on two instances', async () => {
     const [a, b] = [fleet.instance(), fleet.instance()];
     fleet.cams.script({ kind: 'delay', ms: 300 });
-    const { result, lines } = await captureStdout(() =>
+    const { result, lines } = await fleet.capture(() =>
       Promise.all([
         a.invoke(directEvent({ flowId: 'welcome-flow' }), fleet.context(0)),
         b.invoke(directEvent({ flowId: 'welcome-flow' }), fleet.context(1)),
@@ -29,7 +28,8 @@ describe('cross-instance single-flight (Redis lease)', () => {
   });
 
   it('takes over the lease of a holder that died mid-call, once the lease expires', async () => {
-    // The holder: another FC instance (its own process) with a 2 s function timeout, killed while CAMS is slow.
+    // The holder: another FC instance (its own process, the deployed bundle reading its environment at start) with a
+    // 2 s function timeout, killed while CAMS is slow.
     fleet.cams.script({ kind: 'delay', ms: 4000 });
     const holder = spawn(
       process.execPath,
@@ -38,7 +38,7 @@ describe('cross-instance single-flight (Redis lease)', () => {
         `require('./dist/index.js').handler(Buffer.from('{"flowId":"order_status_01"}'),
           { accountId: '1234567890123456', credentials: ${JSON.stringify(ROLE_CREDENTIALS)}, function: { timeout: 2 } })`,
       ],
-      { env: { ...process.env }, stdio: 'ignore' },
+      { env: { ...process.env, ...fleet.env() }, stdio: 'ignore' },
     );
     const leases = async () => (await fleet.redis.command('KEYS', `${PREFIX}lease:*`)) as string[];
     const until = Date.now() + 5000;
@@ -49,7 +49,7 @@ describe('cross-instance single-flight (Redis lease)', () => {
     holder.kill('SIGKILL');
     await exited;
 
-    const { result, lines } = await captureStdout(() =>
+    const { result, lines } = await fleet.capture(() =>
       fleet.instance().invoke(directEvent({ flowId: 'order_status_01' }), fleet.context(1)),
     );
     strictEqual((result as { flowId?: string }).flowId, 'order_status_01');

@@ -3,8 +3,9 @@
  * caller's space (a string) or spaces (an array of strings); the requested custSpaceId must be one of them, exactly.
  */
 import type { JwtConfig } from '../config.js';
-import { CustSpaceIdRequiredError, SpaceNotAllowedError } from '../errors.js';
-import { CUST_SPACE_ID, type FlowPreviewRequest } from '../preview/ports.js';
+import type { FlowPreviewRequest } from '../preview/ports.js';
+import { CUST_SPACE_ID } from '../preview/request.js';
+import { CustSpaceIdRequiredError, SpaceNotAllowedError } from './errors.js';
 
 /** The claims of a verified token, as the verifier returns them. */
 export type VerifiedClaims = Readonly<Record<string, unknown>>;

@@ -15,12 +15,12 @@ let sdk: SdkClientModule | undefined;
 export function createCamsClient(endpoint: Endpoint, credentials: Credentials): CamsClient {
   let client: CamsClient | undefined;
   return {
-    getFlowPreviewUrl: (request, options) => {
+    fetchPreviewUrl: (request, options) => {
       // `require`, not `import()`: synchronous, the same under tsx and in the bundle, and a failed load is simply
       // tried again by the next call.
       sdk ??= require('./sdk-client.js') as SdkClientModule;
       client ??= sdk.createSdkCamsClient(endpoint, credentials);
-      return client.getFlowPreviewUrl(request, options);
+      return client.fetchPreviewUrl(request, options);
     },
   };
 }

@@ -8,9 +8,9 @@ import type OpenApiClient from '@alicloud/openapi-client';
 import { OpenApiRequest } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials, Endpoint } from '../config.js';
-import { CamsError, CamsRequestNotSentError, type DeniedSummary } from '../errors.js';
 import { isRecord } from '../is-record.js';
-import type { CamsCallOptions, CamsClient, CamsPreview, FlowPreviewRequest } from '../preview/ports.js';
+import type { CamsClient, CamsPreview, FetchOptions, FlowPreviewRequest } from '../preview/ports.js';
+import { CamsError, CamsRequestNotSentError, type DeniedSummary } from './errors.js';
 import { openApiClient, rpcParams } from './openapi.js';
 import { endWireCall, traceWireCall, useNativeDoAction, type WireCall } from './sdk-workarounds.js';
 
@@ -30,7 +30,7 @@ const SDK_TIMEOUT_SLACK_MS = 250;
 export function createSdkCamsClient(endpoint: Endpoint, credentials: Credentials): CamsClient {
   const client = clientFor(endpoint, credentials);
   return {
-    getFlowPreviewUrl: (request, options) => call(client, request, options),
+    fetchPreviewUrl: (request, options) => call(client, request, options),
   };
 }
 
@@ -60,7 +60,7 @@ function clientFor(endpoint: Endpoint, credentials: Credentials): OpenApiClient 
 async function call(
   client: OpenApiClient,
   request: FlowPreviewRequest,
-  { timeoutMs, signal, onSent }: CamsCallOptions,
+  { timeoutMs, signal, onSent }: FetchOptions,
 ): Promise<CamsPreview> {
   signal?.throwIfAborted();
   const body: Record<string, string> = { FlowId: request.flowId };

@@ -4,10 +4,10 @@
  * checked here, where it enters: surrounding whitespace (a CRLF `.env`'s trailing `\r`) is removed, and a value
  * that still cannot be sent is refused with `CredentialsInvalid` naming the field, never with a CAMS outage.
  */
-import type { Config, Credentials } from '../config.js';
-import { CredentialsInvalidError, CredentialsMissingError } from '../errors.js';
+import type { Credentials } from '../config.js';
 import { isRecord } from '../is-record.js';
 import type { FcContext } from './event.js';
+import { CredentialsInvalidError, CredentialsMissingError } from './http-errors.js';
 
 /** Where each field comes from, for the error message (never the value). */
 interface FieldNames {
@@ -34,10 +34,10 @@ const FROM_ENV: FieldNames = {
  */
 const SENDABLE = /^[\x21-\x7e]+$/;
 
-export function resolveCredentials(context: FcContext, config: Config): Credentials {
+export function resolveCredentials(context: FcContext, envCredentials: Credentials | undefined): Credentials {
   const fromContext: unknown = context.credentials;
   if (isPresent(fromContext)) return checked(fromContext, FROM_CONTEXT);
-  if (config.envCredentials) return checked(config.envCredentials, FROM_ENV);
+  if (envCredentials) return checked(envCredentials, FROM_ENV);
   throw new CredentialsMissingError();
 }
 

@@ -1,18 +1,11 @@
 /**
- * Function Compute 3.0 events and context, and the adapter middleware that runs first.
+ * Function Compute 3.0 events and context, as FC hands them to a Node.js handler, and their decoding.
  *
  * FC hands the handler a Buffer. An HTTP trigger sends the "v1" struct (`version`, `rawPath`, `headers`,
  * `queryParameters`, `body`, `isBase64Encoded`, `requestContext.http.method`); InvokeFunction sends whatever bytes
- * the caller chose. The adapter decodes the bytes once, tells the two forms apart, and on the way out serialises
- * the internal `Reply` into what each form expects: the full HTTP response struct, or the bare JSON object.
+ * the caller chose. `decodeInvocation` reads the bytes once and tells the two forms apart.
  */
-import type { MiddlewareObj } from '@middy/core';
-import type { Context as LambdaContext } from 'aws-lambda';
-import type { Config } from '../config.js';
 import { isRecord } from '../is-record.js';
-import type { CacheOutcome } from '../preview/get-flow-preview.js';
-import type { RetryRecord } from '../preview/retry.js';
-import { secretValues } from '../secrets.js';
 
 export interface FcCredentials {
   readonly accessKeyId?: string;
@@ -34,61 +27,6 @@ export interface FcContext {
     readonly timeout?: number;
   };
 }
-
-/** What one invocation records for its log line; filled by the middlewares and the core as it runs. */
-export interface InvocationTrace {
-  readonly requestId: string;
-  /** `performance.now()` at the start, for the latency. */
-  readonly startedAt: number;
-  /** Epoch ms by which the answer must be written (see `invocationDeadline`). */
-  readonly deadline: number;
-  kind: 'http' | 'direct';
-  flowId?: string;
-  custSpaceId?: string;
-  cache?: CacheOutcome;
-  /** Which store served (`redis`, `memory`, or `degraded` when Redis failed and memory stood in). */
-  store?: 'redis' | 'memory' | 'degraded';
-  /** Why Redis failed, in words safe to log (`timeout`, `unavailable`, `auth`, `full`, `error`). */
-  storeFailure?: string | undefined;
-  camsCalls: number;
-  retries: RetryRecord[];
-  /**
-   * The invocation's key id, secret and token, read once up front, so the log can redact them whatever fails.
-   * The one list of per-invocation secrets: anything else secret the invocation meets (a caller's bearer token) is
-   * pushed here, and the log line redacts it too.
-   */
-  readonly secrets: string[];
-}
-
-/** The function timeout assumed when the context does not give one (seconds): what s.yaml deploys. */
-export const DEFAULT_FUNCTION_TIMEOUT_S = 10;
-
-/**
- * The instant by which the function must have answered: the function's timeout less a margin for writing the
- * response and the log line (10%, within 200 ms – 1 s). FC has no `getRemainingTimeInMillis`; past the deadline the
- * answer is a 504, never an instance killed mid-write.
- */
-export function invocationDeadline(context: FcContext, startedAtMs: number): number {
-  let timeoutS: unknown;
-  try {
-    timeoutS = context.function?.timeout;
-  } catch {
-    timeoutS = undefined;
-  }
-  const budgetMs =
-    (typeof timeoutS === 'number' && Number.isFinite(timeoutS) && timeoutS > 0
-      ? timeoutS
-      : DEFAULT_FUNCTION_TIMEOUT_S) * 1000;
-  const marginMs = Math.min(1000, Math.max(200, budgetMs * 0.1));
-  return startedAtMs + Math.max(0, budgetMs - marginMs);
-}
-
-/** The context the middlewares and the inner handler see: FC's, plus what this function adds per invocation. */
-export type FlowPreviewContext = LambdaContext &
-  FcContext & {
-    config?: Config;
-    trace: InvocationTrace;
-  };
 
 /** An HTTP trigger request, normalised: header names lower-cased, body still as FC sent it. */
 export interface HttpInvocation {
@@ -187,78 +125,4 @@ function stringMap(value: unknown): Map<string, string | undefined> {
     map.set(name, typeof entry === 'string' ? entry : undefined);
   }
   return map;
-}
-
-const LAST_RESORT: Reply = {
-  statusCode: 500,
-  headers: {},
-  body: { error: { code: 'InternalError', message: 'Internal error', status: 500 } },
-};
-
-/**
- * The adapter: decodes the event before anything else runs and serialises the reply after everything else.
- * It is registered first, so its `after`/`onError` run last and see the final `Reply`.
- */
-export function fcAdapter(): MiddlewareObj<unknown, unknown, Error, FlowPreviewContext> {
-  return {
-    before: (request) => {
-      const invocation = decodeInvocation(request.event);
-      request.event = invocation;
-      const fc: FcContext = request.context ?? {};
-      const trace: InvocationTrace = {
-        // The global Web Crypto, not node:crypto: loading that at cold start costs ms for a local-only fallback.
-        requestId: readRequestId(fc) ?? `local-${crypto.randomUUID()}`,
-        startedAt: performance.now(),
-        deadline: invocationDeadline(fc, Date.now()),
-        kind: invocation.kind,
-        camsCalls: 0,
-        retries: [],
-        secrets: readSecrets(fc),
-      };
-      // The trace goes in first, so that even a context that cannot be copied still yields a logged 500.
-      request.context = { trace } as FlowPreviewContext;
-      // A fresh context object per invocation: callers may reuse theirs, and nothing here must leak into it.
-      request.context = { ...(fc as FlowPreviewContext), trace };
-    },
-    after: (request) => {
-      request.response = serialise(request.event, request.response);
-    },
-    onError: (request) => {
-      // The error boundary has run by now; if it could not answer, answer with the last-resort 500.
-      request.response = serialise(request.event, isReply(request.response) ? request.response : LAST_RESORT);
-    },
-  };
-}
-
-function serialise(event: unknown, response: unknown): FcResult {
-  const reply = isReply(response) ? response : LAST_RESORT;
-  const isHttp = isRecord(event) && event['kind'] === 'http';
-  if (!isHttp) return isRecord(reply.body) ? reply.body : (LAST_RESORT.body as Record<string, unknown>);
-  return {
-    statusCode: reply.statusCode,
-    headers: reply.headers,
-    isBase64Encoded: false,
-    body: reply.body === undefined ? '' : JSON.stringify(reply.body),
-  };
-}
-
-function isReply(value: unknown): value is Reply {
-  return isRecord(value) && typeof value['statusCode'] === 'number' && isRecord(value['headers']);
-}
-
-function readSecrets(context: FcContext): string[] {
-  try {
-    return secretValues(context.credentials);
-  } catch {
-    return [];
-  }
-}
-
-function readRequestId(context: FcContext): string | undefined {
-  try {
-    const value = context.requestId;
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }

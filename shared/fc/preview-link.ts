@@ -7,8 +7,9 @@
  * `flow_action=navigate|data_exchange`, `flow_action_payload=<JSON object>` (for `navigate`: `{"screen": …,
  * "data": {…}}`), `phone_number=<the business number whose key encrypts data_exchange requests>`, `debug=true|false`.
  */
-import { InvalidInputError } from '../errors.js';
+
 import { isRecord } from '../is-record.js';
+import { InvalidRequestError } from '../preview/errors.js';
 
 /** Query parameter name → value, in a fixed order; empty when the caller asked for none. */
 export type PreviewLinkParams = ReadonlyArray<readonly [string, string]>;
@@ -128,6 +129,6 @@ export function applyLinkParams(previewUrl: string, params: PreviewLinkParams): 
   return url.href;
 }
 
-function invalid(message: string): InvalidInputError {
-  return new InvalidInputError('InvalidRequest', message);
+function invalid(message: string): InvalidRequestError {
+  return new InvalidRequestError('InvalidRequest', message);
 }

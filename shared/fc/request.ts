@@ -1,11 +1,14 @@
 /**
- * Route matching and input validation: an `Invocation` becomes a typed `FlowPreviewRequest`, a CORS preflight,
- * or a 400/404/405 error. Nothing invalid gets past this file, so CAMS is never called for it.
+ * Reading a request out of an `Invocation`: the route, the method, the query or payload fields. It becomes a
+ * `FlowPreviewRequest` (validated by the core's rules, shared/preview/request.ts), a CORS preflight, or a
+ * 400/404/405 error. Nothing invalid gets past this file, so CAMS is never called for it.
  */
-import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from '../errors.js';
 import { isRecord } from '../is-record.js';
-import { CUST_SPACE_ID, type FlowPreviewRequest } from '../preview/ports.js';
+import { InvalidRequestError } from '../preview/errors.js';
+import type { FlowPreviewRequest } from '../preview/ports.js';
+import { flowPreviewRequest, validateCustSpaceId, validateFlowId } from '../preview/request.js';
 import type { DirectInvocation, HttpInvocation, Invocation } from './event.js';
+import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from './http-errors.js';
 import {
   linkParamsFromJson,
   linkParamsFromQuery,
@@ -26,7 +29,6 @@ export type ParsedRequest =
     }
   | { readonly kind: 'preflight' };
 
-const FLOW_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ROUTE = /^\/flows\/([^/]*)\/preview-url\/?$/;
 
 export function parseRequest(invocation: Invocation): ParsedRequest {
@@ -40,28 +42,23 @@ function parseHttp(http: HttpInvocation): ParsedRequest {
   if (http.method !== 'GET') throw new MethodNotAllowedError();
 
   if (decodeBody(http) !== '') {
-    throw new InvalidInputError('InvalidRequest', 'GET takes no request body; send the flow id in the path');
+    throw new InvalidInputError('GET takes no request body; send the flow id in the path');
   }
   const unknown = [...http.query.keys()].filter((name) => !QUERY_PARAMS.has(name));
   if (unknown.length > 0) {
     throw new InvalidInputError(
-      'InvalidRequest',
       `Unknown query parameter ${quote(unknown[0] ?? '')}; accepted: ${[...QUERY_PARAMS].join(', ')}`,
     );
   }
   const flowId = validateFlowId(decodePathSegment(match[1] ?? ''));
-  const custSpaceId = http.query.has('custSpaceId')
-    ? validateCustSpaceId(http.query.get('custSpaceId'))
-    : undefined;
+  // A query value that was not a string (`undefined` in the map) is refused by the space rule, not read as absent.
+  const request: FlowPreviewRequest = http.query.has('custSpaceId')
+    ? { flowId, custSpaceId: validateCustSpaceId(http.query.get('custSpaceId')) }
+    : { flowId };
   const refresh = (http.headers.get('cache-control') ?? '')
     .split(',')
     .some((directive) => directive.trim().toLowerCase() === 'no-cache');
-  return {
-    kind: 'preview',
-    request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId },
-    refresh,
-    link: linkParamsFromQuery(http.query),
-  };
+  return { kind: 'preview', request, refresh, link: linkParamsFromQuery(http.query) };
 }
 
 const QUERY_PARAMS = new Set(['custSpaceId', ...PREVIEW_LINK_PARAMS]);
@@ -70,10 +67,7 @@ function decodeBody(http: HttpInvocation): string {
   if (!http.isBase64Encoded) return http.body;
   const compact = http.body.replace(/\s+/g, '');
   if (compact.length % 4 === 1 || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(compact)) {
-    throw new InvalidInputError(
-      'InvalidRequest',
-      'The request body is marked base64 but is not valid base64',
-    );
+    throw new InvalidInputError('The request body is marked base64 but is not valid base64');
   }
   return Buffer.from(compact, 'base64').toString('utf8');
 }
@@ -82,37 +76,37 @@ function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new InvalidInputError('InvalidFlowId', 'flowId in the path is not valid percent-encoding');
+    throw new InvalidRequestError('InvalidFlowId', 'flowId in the path is not valid percent-encoding');
   }
 }
 
-const DIRECT_KEYS = new Set(['flowId', 'FlowId', 'custSpaceId', 'CustSpaceId', 'refresh', 'link']);
+/** `traceparent` is read by the adapter (shared/fc/adapter.ts), the rest here. */
+const DIRECT_KEYS = new Set([
+  'flowId',
+  'FlowId',
+  'custSpaceId',
+  'CustSpaceId',
+  'refresh',
+  'link',
+  'traceparent',
+]);
 const PAYLOAD_HINT = 'the payload must be a JSON object like {"flowId": "...", "custSpaceId": "..."}';
 
 function parseDirect(direct: DirectInvocation): ParsedRequest {
   const payload = direct.payload;
-  if (direct.malformed)
-    throw new InvalidInputError('InvalidRequest', `The payload is not JSON; ${PAYLOAD_HINT}`);
-  if (!isRecord(payload)) throw new InvalidInputError('InvalidRequest', `Invalid payload; ${PAYLOAD_HINT}`);
+  if (direct.malformed) throw new InvalidInputError(`The payload is not JSON; ${PAYLOAD_HINT}`);
+  if (!isRecord(payload)) throw new InvalidInputError(`Invalid payload; ${PAYLOAD_HINT}`);
   const unknown = Object.keys(payload).filter((key) => !DIRECT_KEYS.has(key));
   if (unknown.length > 0) {
-    throw new InvalidInputError(
-      'InvalidRequest',
-      `Unknown field ${quote(unknown[0] ?? '')}; ${PAYLOAD_HINT}`,
-    );
+    throw new InvalidInputError(`Unknown field ${quote(unknown[0] ?? '')}; ${PAYLOAD_HINT}`);
   }
-  const flowId = validateFlowId(pick(payload, 'flowId', 'FlowId'));
-  const rawSpace = pick(payload, 'custSpaceId', 'CustSpaceId');
-  const custSpaceId = rawSpace === undefined || rawSpace === null ? undefined : validateCustSpaceId(rawSpace);
+  const request = flowPreviewRequest(
+    pick(payload, 'flowId', 'FlowId'),
+    pick(payload, 'custSpaceId', 'CustSpaceId'),
+  );
   const refresh = payload['refresh'] ?? false;
-  if (typeof refresh !== 'boolean')
-    throw new InvalidInputError('InvalidRequest', 'refresh must be true or false');
-  return {
-    kind: 'preview',
-    request: custSpaceId === undefined ? { flowId } : { flowId, custSpaceId },
-    refresh,
-    link: linkParamsFromJson(payload['link']),
-  };
+  if (typeof refresh !== 'boolean') throw new InvalidInputError('refresh must be true or false');
+  return { kind: 'preview', request, refresh, link: linkParamsFromJson(payload['link']) };
 }
 
 /** Reads a field given in either casing; both casings with different values is ambiguous and rejected. */
@@ -120,27 +114,9 @@ function pick(payload: Record<string, unknown>, camel: string, pascal: string): 
   const hasCamel = Object.hasOwn(payload, camel);
   const hasPascal = Object.hasOwn(payload, pascal);
   if (hasCamel && hasPascal && payload[camel] !== payload[pascal]) {
-    throw new InvalidInputError('InvalidRequest', `${camel} and ${pascal} disagree; send one of them`);
+    throw new InvalidInputError(`${camel} and ${pascal} disagree; send one of them`);
   }
   return hasCamel ? payload[camel] : payload[pascal];
-}
-
-function validateFlowId(value: unknown): string {
-  if (typeof value === 'string' && FLOW_ID.test(value)) return value;
-  throw new InvalidInputError(
-    'InvalidFlowId',
-    value === undefined || value === ''
-      ? 'flowId is required'
-      : 'flowId must be 1–64 characters of letters, digits, _ and -',
-  );
-}
-
-function validateCustSpaceId(value: unknown): string {
-  if (typeof value === 'string' && CUST_SPACE_ID.test(value)) return value;
-  throw new InvalidInputError(
-    'InvalidCustSpaceId',
-    'custSpaceId must be 1–64 characters of letters, digits, _, . and -',
-  );
 }
 
 function quote(name: string): string {

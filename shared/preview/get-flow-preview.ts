@@ -3,19 +3,13 @@
  * valid; otherwise one CAMS call runs for the whole fleet (concurrent requests in this instance join it, other
  * instances wait on its lease and read its result from the shared cache), with bounded retries under the
  * invocation's deadline, each attempt taking a slot from the account-wide rate limiter. Plain async code; its
- * dependencies arrive as arguments.
+ * dependencies arrive as arguments, and what it learns goes to the invocation's log as fields.
  */
-import { CamsError, RateLimitedError } from '../errors.js';
-import type { CamsClient, FlowPreviewRequest, Lease, RateLimiter } from './ports.js';
+import type { Clock } from './clock.js';
+import { DeadlineExceededError, RateLimitedError } from './errors.js';
+import type { CamsClient, FieldLog, FlowPreviewRequest, PreviewStores } from './ports.js';
 import { type CachedPreview, type PreviewCache, previewCacheKey } from './ports.js';
-import {
-  type Clock,
-  callWithRetries,
-  DEFAULT_RETRY_POLICY,
-  type RetryPolicy,
-  type RetryRecord,
-  systemClock,
-} from './retry.js';
+import { callWithRetries, DEFAULT_RETRY_POLICY, type RetryPolicy, type RetryRecord } from './retry.js';
 import type { SingleFlight } from './single-flight.js';
 
 /** The 200 body, and the object a direct invocation returns. */
@@ -45,39 +39,43 @@ export interface Fetched {
   readonly fetched: boolean;
 }
 
-export interface FlowPreviewDeps {
-  readonly cams: CamsClient;
-  readonly cache: PreviewCache;
-  readonly inFlight: SingleFlight<Fetched>;
-  /** The account's CAMS budget; without one, CAMS is called unthrottled. */
-  readonly limiter?: RateLimiter;
-  /** The fleet-wide claim on a key; without one, only this instance's callers share a CAMS call. */
-  readonly lease?: Lease;
+/** The instance's settings: the same for every invocation. */
+export interface PreviewSettings {
+  /** A cached link is served at most this long after it was fetched. */
+  readonly maxAgeMs: number;
+  /** A refresh calls CAMS at most once per key per this interval; inside it the link is a hit. */
+  readonly refreshIntervalMs: number;
+  /** Upper bound of one CAMS attempt. */
+  readonly camsTimeoutMs: number;
+  readonly retryPolicy?: RetryPolicy;
+}
+
+/** One invocation's request for a preview, beyond the flow and space. */
+export interface PreviewAsk {
+  /** The caller wants a link fetched anew (still at most once per key per refresh interval). */
+  readonly refresh: boolean;
+  /** Epoch ms by which the answer must be ready. */
+  readonly deadline: number;
   /**
    * Whose links and whose quota (CAMS endpoint and account): cached links are never shared across it, and the
    * rate limiter counts per it.
    */
   readonly scope: string;
-  /** A cached link is served at most this long after it was fetched (default 15 min). */
-  readonly maxAgeMs?: number;
-  /** A refresh calls CAMS at most once per key per this interval (default 60 s); inside it the link is a hit. */
-  readonly refreshIntervalMs?: number;
-  /** Epoch ms by which the answer must be ready. */
-  readonly deadline: number;
-  /** Upper bound of one CAMS attempt. */
-  readonly camsTimeoutMs: number;
-  readonly clock?: Clock;
-  readonly retryPolicy?: RetryPolicy;
-  /** Called for each CAMS request that left the process. */
-  readonly onCamsCall?: () => void;
-  readonly onRetry?: (record: RetryRecord) => void;
+}
+
+export interface FlowPreviewDeps {
+  readonly cams: CamsClient;
+  readonly stores: PreviewStores;
+  /** This instance's CAMS calls in flight, shared by its concurrent callers. */
+  readonly inFlight: SingleFlight<Fetched>;
+  readonly settings: PreviewSettings;
+  readonly clock: Clock;
+  /** The invocation's log line: `cache`, `camsCalls` and `retries` are added to it. */
+  readonly log?: FieldLog;
 }
 
 /** A link is handed out only while it has at least this long to live. */
 export const CACHE_SAFETY_MARGIN_MS = 60 * 60 * 1000;
-// Only for callers that pass none (tests): the handler passes PREVIEW_CACHE_MAX_AGE_S / PREVIEW_REFRESH_INTERVAL_S.
-const DEFAULT_MAX_AGE_MS = 15 * 60 * 1000;
-const DEFAULT_REFRESH_INTERVAL_MS = 60 * 1000;
 /** How often a caller waiting on another instance's lease looks for its result, at first and at most. */
 const LEASE_POLL_MS = { first: 20, max: 100 };
 /** A lease outlives its holder's deadline by this much, so it never lapses while the holder still writes. */
@@ -85,20 +83,24 @@ const LEASE_GRACE_MS = 250;
 
 export async function getFlowPreview(
   request: FlowPreviewRequest,
-  options: { readonly refresh: boolean },
+  ask: PreviewAsk,
   deps: FlowPreviewDeps,
 ): Promise<FlowPreviewResult> {
-  const clock = deps.clock ?? systemClock;
-  const key = previewCacheKey(deps.scope, request.custSpaceId, request.flowId);
-  const refreshIntervalMs = deps.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
+  const { clock } = deps;
+  const key = previewCacheKey(ask.scope, request.custSpaceId, request.flowId);
   // A refresh is served the link fetched inside the interval: refresh can never become a CAMS call per request.
   const usable = (entry: CachedPreview): boolean =>
-    !options.refresh || clock.now() - entry.fetchedAt < refreshIntervalMs;
-  const cached = await readCache(deps.cache, key);
-  if (cached !== undefined && usable(cached)) return toResult(cached, 'hit', clock.now());
-  const { promise } = deps.inFlight.run(key, () => fetchOnce(request, key, usable, deps, clock));
+    !ask.refresh || clock.now() - entry.fetchedAt < deps.settings.refreshIntervalMs;
+  const answer = (preview: CachedPreview, cache: CacheOutcome): FlowPreviewResult => {
+    deps.log?.appendKeys({ cache });
+    return toResult(preview, cache, clock.now());
+  };
+  deps.log?.appendKeys({ camsCalls: 0 });
+  const cached = await readCache(deps.stores.cache, key);
+  if (cached !== undefined && usable(cached)) return answer(cached, 'hit');
+  const { promise } = deps.inFlight.run(key, () => fetchOnce(request, key, usable, ask, deps));
   const { preview, fetched } = await promise;
-  return toResult(preview, fetched ? (options.refresh ? 'refresh' : 'miss') : 'hit', clock.now());
+  return answer(preview, fetched ? (ask.refresh ? 'refresh' : 'miss') : 'hit');
 }
 
 /**
@@ -109,34 +111,35 @@ async function fetchOnce(
   request: FlowPreviewRequest,
   key: string,
   usable: (entry: CachedPreview) => boolean,
+  ask: PreviewAsk,
   deps: FlowPreviewDeps,
-  clock: Clock,
 ): Promise<Fetched> {
-  const lease = deps.lease;
-  if (lease === undefined) return { preview: await callAndStore(request, key, deps, clock), fetched: true };
+  const { clock, stores } = deps;
+  const lease = stores.lease;
+  if (lease === undefined) return { preview: await callAndStore(request, key, ask, deps), fetched: true };
   // The global Web Crypto, not node:crypto: importing that would load crypto and streams at cold start.
   const holder = crypto.randomUUID();
-  const minAttemptMs = (deps.retryPolicy ?? DEFAULT_RETRY_POLICY).minAttemptMs;
+  const minAttemptMs = (deps.settings.retryPolicy ?? DEFAULT_RETRY_POLICY).minAttemptMs;
   let pollMs = LEASE_POLL_MS.first;
   for (;;) {
-    const ttlMs = Math.max(1, deps.deadline - clock.now()) + LEASE_GRACE_MS;
+    const ttlMs = Math.max(1, ask.deadline - clock.now()) + LEASE_GRACE_MS;
     // A store that cannot answer must not stop the request: act as the holder.
     if (await lease.acquire(key, holder, ttlMs).catch(() => true)) {
       try {
         // The previous holder may have just finished.
-        const again = await readCache(deps.cache, key);
+        const again = await readCache(stores.cache, key);
         if (again !== undefined && usable(again)) return { preview: again, fetched: false };
-        return { preview: await callAndStore(request, key, deps, clock), fetched: true };
+        return { preview: await callAndStore(request, key, ask, deps), fetched: true };
       } finally {
         await lease.release(key, holder).catch(() => undefined);
       }
     }
-    if (clock.now() + pollMs + minAttemptMs > deps.deadline) {
-      throw new CamsError({ kind: 'timeout', timeoutMs: Math.max(0, deps.deadline - clock.now()) });
+    if (clock.now() + pollMs + minAttemptMs > ask.deadline) {
+      throw new DeadlineExceededError(ask.deadline - clock.now());
     }
     await clock.sleep(pollMs);
     pollMs = Math.min(LEASE_POLL_MS.max, Math.ceil(pollMs * 1.5));
-    const entry = await readCache(deps.cache, key);
+    const entry = await readCache(stores.cache, key);
     if (entry !== undefined && usable(entry)) return { preview: entry, fetched: false };
   }
 }
@@ -145,41 +148,50 @@ async function fetchOnce(
 async function callAndStore(
   request: FlowPreviewRequest,
   key: string,
+  ask: PreviewAsk,
   deps: FlowPreviewDeps,
-  clock: Clock,
 ): Promise<CachedPreview> {
-  const policy = deps.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  const { clock, settings, stores, log } = deps;
+  const policy = settings.retryPolicy ?? DEFAULT_RETRY_POLICY;
+  let camsCalls = 0;
+  const retries: RetryRecord[] = [];
   const answer = await callWithRetries(
     async (timeoutMs) => {
-      if (deps.limiter !== undefined) {
-        const budget = deps.deadline - clock.now() - policy.minAttemptMs;
-        const slot = await deps.limiter.reserve(deps.scope, Math.max(0, budget));
+      if (stores.limiter !== undefined) {
+        const budget = ask.deadline - clock.now() - policy.minAttemptMs;
+        const slot = await stores.limiter.reserve(ask.scope, Math.max(0, budget));
         // No slot before the deadline: answer now, without spending the account's quota on a doomed call.
         if (!slot.granted) throw new RateLimitedError(slot.retryAfterMs);
         if (slot.waitMs > 0) await clock.sleep(slot.waitMs);
       }
-      const left = Math.max(1, deps.deadline - clock.now());
-      return deps.cams.getFlowPreviewUrl(request, {
+      const left = Math.max(1, ask.deadline - clock.now());
+      return deps.cams.fetchPreviewUrl(request, {
         timeoutMs: Math.min(timeoutMs, left),
         // camsCalls counts requests that left the process, not attempts.
-        ...(deps.onCamsCall ? { onSent: deps.onCamsCall } : {}),
+        onSent: () => {
+          camsCalls += 1;
+          log?.appendKeys({ camsCalls });
+        },
       });
     },
     {
-      deadline: deps.deadline,
-      attemptTimeoutMs: deps.camsTimeoutMs,
+      deadline: ask.deadline,
+      attemptTimeoutMs: settings.camsTimeoutMs,
       clock,
       policy,
-      ...(deps.onRetry ? { onRetry: deps.onRetry } : {}),
+      onRetry: (record) => {
+        retries.push(record);
+        log?.appendKeys({ retries });
+      },
     },
   );
   const fetchedAt = clock.now();
   const preview: CachedPreview = { ...answer, fetchedAt };
   const validUntil = Math.min(
     answer.previewUrlExpires - CACHE_SAFETY_MARGIN_MS,
-    fetchedAt + (deps.maxAgeMs ?? DEFAULT_MAX_AGE_MS),
+    fetchedAt + settings.maxAgeMs,
   );
-  if (validUntil > fetchedAt) await deps.cache.set(key, preview, validUntil).catch(() => undefined);
+  if (validUntil > fetchedAt) await stores.cache.set(key, preview, validUntil).catch(() => undefined);
   return preview;
 }
 

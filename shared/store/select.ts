@@ -1,83 +1,85 @@
 /**
- * Which store serves an invocation. `REDIS_URL` unset: the instance's memory, as before. Set: Redis, loaded on
- * first use from its own file, one connection per instance reused across warm invocations. Any Redis failure
- * (down, slow, full, wrong password) moves the instance to memory for a short cool-down and then Redis is tried
- * again, so Redis trouble costs at most one command timeout per cool-down and never fails a request.
+ * Which store serves an invocation. `REDIS_URL` unset: the instance's memory. Set: Redis, loaded from its own file
+ * when the instance starts, one connection reused across warm invocations. Any Redis failure (down, slow, full,
+ * wrong password) moves the instance to memory for a short cool-down and then Redis is tried again, so Redis trouble
+ * costs at most one command timeout per cool-down and never fails a request.
  */
 import type { FleetConfig, RedisConfig } from '../config.js';
 import { isRecord } from '../is-record.js';
-import type { CachedPreview, Lease, PreviewCache, RateLimiter, SlotGrant } from '../preview/ports.js';
-import { MemoryLease, type MemoryPreviewCache, MemoryRateLimiter } from './memory.js';
+import type { CachedPreview, FieldLog, PreviewStores, SlotGrant } from '../preview/ports.js';
+import { MemoryLease, MemoryPreviewCache, MemoryRateLimiter } from './memory.js';
 import type { RedisStores } from './redis.js';
 
-/** What the invocation's log line says served it. */
+/** What the invocation's log line says served it (`degraded`: Redis is configured, but memory stood in). */
 export type StoreKind = 'redis' | 'memory' | 'degraded';
-
-/** The stores one invocation uses, and what it learnt about Redis while using them. */
-export interface StoreSession {
-  readonly cache: PreviewCache;
-  readonly limiter: RateLimiter;
-  readonly lease: Lease;
-  /** `degraded` once any call of this invocation fell back to memory although Redis is configured. */
-  readonly kind: StoreKind;
-  /** Why it fell back (`timeout`, `unavailable`, `auth`, `full`, `error`): never a URL or a password. */
-  readonly failure: string | undefined;
-}
 
 /** How long an instance stays on memory after a Redis failure before it tries Redis again. */
 const REDIS_COOL_DOWN_MS = 1000;
+/** Links one instance keeps in memory. */
+const MEMORY_CACHE_ENTRIES = 1000;
 
 type LoadRedis = (config: RedisConfig) => RedisStores;
-
-interface Backend {
-  readonly stores: RedisStores;
-  /** Until then the instance uses memory (epoch ms). */
-  downUntil: number;
-  failure: string | undefined;
-}
 
 /** The Redis client lives in dist/redis.js (see scripts/build.mts); this `require` runs only with REDIS_URL set. */
 const loadRedisFile: LoadRedis = (config) =>
   (require('./redis.js') as typeof import('./redis.js')).createRedisStores(config);
 
-export class StoreSelector {
-  readonly memoryCache: MemoryPreviewCache;
-  readonly #memoryLease = new MemoryLease();
-  readonly #memoryLimiters = new Map<number, MemoryRateLimiter>();
-  readonly #redis = new Map<string, Backend>();
-  readonly #load: LoadRedis;
-  #loadFailedUntil = 0;
+export interface FleetStoresOptions {
+  /** How the Redis side is made (tests pass one that fails); default: dist/redis.js. */
+  readonly loadRedis?: LoadRedis;
+  /** Epoch ms; the memory stores expire entries and leases by it. */
+  readonly now?: () => number;
+}
 
-  constructor(options: { memoryCache: MemoryPreviewCache; loadRedis?: LoadRedis }) {
-    this.memoryCache = options.memoryCache;
+/** One instance's stores: memory always, Redis beside it when the fleet has one. */
+export class FleetStores {
+  readonly #memory: Required<PreviewStores>;
+  readonly #fleet: FleetConfig;
+  readonly #load: LoadRedis;
+  readonly #now: () => number;
+  #redis: RedisStores | undefined;
+  #loadFailedUntil = 0;
+  /** Until then the instance uses memory (epoch ms), and why. */
+  #downUntil = 0;
+  #failure: string | undefined;
+
+  constructor(fleet: FleetConfig, options: FleetStoresOptions = {}) {
+    this.#fleet = fleet;
     this.#load = options.loadRedis ?? loadRedisFile;
+    this.#now = options.now ?? Date.now;
+    this.#memory = {
+      cache: new MemoryPreviewCache({ maxEntries: MEMORY_CACHE_ENTRIES, now: this.#now }),
+      lease: new MemoryLease(this.#now),
+      limiter: new MemoryRateLimiter(fleet.camsRateLimitPerSecond, this.#now),
+    };
+    // The client loads and connects while the instance starts, not inside its first invocation.
+    this.#backend();
   }
 
-  /** The stores for one invocation under `fleet`. */
-  session(fleet: FleetConfig): StoreSession {
-    const memory = {
-      cache: this.memoryCache,
-      lease: this.#memoryLease,
-      limiter: this.#memoryLimiter(fleet.camsRateLimitPerSecond),
-    };
-    if (fleet.redis === undefined) return { ...memory, kind: 'memory', failure: undefined };
-    const backend = this.#backend(fleet.redis);
-    if (backend === undefined) return { ...memory, kind: 'degraded', failure: 'client-unavailable' };
-    const redis = backend.stores;
-    const redisLimiter = redis.limiter(fleet.camsRateLimitPerSecond);
-    let degraded = false;
-    let failure: string | undefined;
+  /** The stores for one invocation; which of them served (and why memory stood in) goes to `log`. */
+  session(log?: FieldLog): PreviewStores {
+    const memory = this.#memory;
+    if (this.#fleet.redis === undefined) {
+      log?.appendKeys({ store: 'memory' satisfies StoreKind });
+      return memory;
+    }
+    const redis = this.#backend();
+    if (redis === undefined) {
+      log?.appendKeys({ store: 'degraded' satisfies StoreKind, storeFailure: 'client-unavailable' });
+      return memory;
+    }
+    log?.appendKeys({ store: 'redis' satisfies StoreKind });
+    const redisLimiter = redis.limiter(this.#fleet.camsRateLimitPerSecond);
     const use = async <T>(onRedis: () => Promise<T>, onMemory: () => Promise<T>): Promise<T> => {
-      if (Date.now() >= backend.downUntil) {
+      if (this.#now() >= this.#downUntil) {
         try {
           return await onRedis();
         } catch (error) {
-          backend.downUntil = Date.now() + REDIS_COOL_DOWN_MS;
-          backend.failure = reasonOf(error);
+          this.#downUntil = this.#now() + REDIS_COOL_DOWN_MS;
+          this.#failure = reasonOf(error);
         }
       }
-      degraded = true;
-      failure = backend.failure;
+      log?.appendKeys({ store: 'degraded' satisfies StoreKind, storeFailure: this.#failure });
       return onMemory();
     };
     return {
@@ -123,59 +125,27 @@ export class StoreSelector {
             () => memory.limiter.reserve(scope, maxWaitMs),
           ),
       },
-      get kind(): StoreKind {
-        return degraded ? 'degraded' : 'redis';
-      },
-      get failure() {
-        return failure;
-      },
     };
   }
 
-  /**
-   * Loads the Redis client and opens its connection now, while the instance starts, so the first invocation does
-   * not spend its time (or its command timeout) on them. A bad setting is left for the invocation to report.
-   */
-  warm(readConfig: () => FleetConfig): void {
-    try {
-      const redis = readConfig().redis;
-      if (redis !== undefined) this.#backend(redis);
-    } catch {
-      // loadConfig() in the invocation names the problem.
-    }
-  }
-
-  /** Closes every Redis connection (tests and the benchmark; FC simply freezes the instance). */
+  /** Closes the Redis connection (FC simply freezes the instance; tests and benchmarks close it). */
   async close(): Promise<void> {
-    const backends = [...this.#redis.values()];
-    this.#redis.clear();
-    await Promise.all(backends.map((backend) => backend.stores.close()));
+    const redis = this.#redis;
+    this.#redis = undefined;
+    await redis?.close();
   }
 
-  #memoryLimiter(ratePerSecond: number): MemoryRateLimiter {
-    let limiter = this.#memoryLimiters.get(ratePerSecond);
-    if (limiter === undefined) {
-      limiter = new MemoryRateLimiter(ratePerSecond);
-      this.#memoryLimiters.set(ratePerSecond, limiter);
+  #backend(): RedisStores | undefined {
+    const config = this.#fleet.redis;
+    if (config === undefined || this.#redis !== undefined) return this.#redis;
+    // A missing or broken dist/redis.js must not fail requests either; a later invocation tries again.
+    if (this.#now() < this.#loadFailedUntil) return undefined;
+    try {
+      this.#redis = this.#load(config);
+    } catch {
+      this.#loadFailedUntil = this.#now() + REDIS_COOL_DOWN_MS;
     }
-    return limiter;
-  }
-
-  #backend(config: RedisConfig): Backend | undefined {
-    const id = `${config.url}\n${config.keyPrefix}\n${config.commandTimeoutMs}`;
-    let backend = this.#redis.get(id);
-    if (backend === undefined) {
-      // A missing or broken dist/redis.js must not fail requests either; the next invocation tries again.
-      if (Date.now() < this.#loadFailedUntil) return undefined;
-      try {
-        backend = { stores: this.#load(config), downUntil: 0, failure: undefined };
-      } catch {
-        this.#loadFailedUntil = Date.now() + REDIS_COOL_DOWN_MS;
-        return undefined;
-      }
-      this.#redis.set(id, backend);
-    }
-    return backend;
+    return this.#redis;
   }
 }
 

@@ -5,39 +5,43 @@
  * Direct invocations are left alone: FC already authorised their caller through RAM, and they may name any space.
  */
 import type { MiddlewareObj } from '@middy/core';
-import type { verifyJwt } from '../auth/jwt-verifier.js';
-import { bindSpace, type VerifiedClaims } from '../auth/tenant.js';
-import { AuthUnavailableError, UnauthorizedError } from '../errors.js';
+import type { JwtConfig } from '../config.js';
+import type { InvocationContext } from '../fc/adapter.js';
+import type { HttpInvocation, Invocation } from '../fc/event.js';
 import type { FlowPreviewRequest } from '../preview/ports.js';
-import type { FlowPreviewContext, HttpInvocation, Invocation } from './event.js';
+import { AuthUnavailableError, UnauthorizedError } from './errors.js';
+import type { verifyJwt } from './jwt-verifier.js';
+import { bindSpace, type VerifiedClaims } from './tenant.js';
 
 /** The context once this middleware has run: the verified claims of an HTTP caller, when JWT_* is configured. */
-export type IdentifiedContext = FlowPreviewContext & { caller?: VerifiedClaims };
+export type IdentifiedContext = InvocationContext & { caller?: VerifiedClaims };
 
 type Verifier = { readonly verifyJwt: typeof verifyJwt };
 let verifier: Promise<Verifier> | undefined;
 
 /**
- * The verifier and its `jose` are loaded on first use only. The build keeps `../auth/jwt-verifier.js` out of the
- * main bundle (dist/jwt-verifier.js beside it), so a function without JWT_* never loads it.
+ * The verifier and its `jose` are loaded on first use only. The build keeps `./jwt-verifier.js` out of the main
+ * bundle (dist/jwt-verifier.js beside it), so a function without JWT_* never loads it.
  */
 function loadVerifier(): Promise<Verifier> {
-  verifier ??= import('../auth/jwt-verifier.js').catch((error: unknown) => {
+  verifier ??= import('./jwt-verifier.js').catch((error: unknown) => {
     verifier = undefined;
     throw error;
   });
   return verifier;
 }
 
-export function callerIdentity(): MiddlewareObj<unknown, unknown, Error, IdentifiedContext> {
+/** Verifies HTTP callers against `jwt`; without it (caller identity off) it lets every request through. */
+export function callerIdentity(
+  jwt: JwtConfig | undefined,
+): MiddlewareObj<unknown, unknown, Error, IdentifiedContext> {
   return {
     before: async (request) => {
-      const config = request.context.config?.jwt;
       const event = request.event as Invocation;
-      if (config === undefined || event.kind !== 'http' || event.method === 'OPTIONS') return;
-      const token = bearerToken(event, request.context);
+      if (jwt === undefined || event.kind !== 'http' || event.method === 'OPTIONS') return;
+      const token = bearerToken(event);
       const { verifyJwt } = await loadVerifier();
-      const verification = await beforeDeadline(verifyJwt(token, config), request.context.trace.deadline);
+      const verification = await beforeDeadline(verifyJwt(token, jwt), request.context.deadline);
       if (verification.ok) {
         request.context.caller = verification.claims;
         return;
@@ -71,25 +75,29 @@ function beforeDeadline(verification: Promise<Verification>, deadline: number): 
 }
 
 /** The request the core may serve: unchanged for direct invocations and without JWT_*, else bound to the token. */
-export function bindCaller(request: FlowPreviewRequest, context: IdentifiedContext): FlowPreviewRequest {
-  const config = context.config?.jwt;
-  if (config === undefined || context.caller === undefined) return request;
-  return bindSpace(request, context.caller, config);
+export function bindCaller(
+  request: FlowPreviewRequest,
+  context: IdentifiedContext,
+  jwt: JwtConfig | undefined,
+): FlowPreviewRequest {
+  if (jwt === undefined || context.caller === undefined) return request;
+  return bindSpace(request, context.caller, jwt);
 }
 
-function bearerToken(http: HttpInvocation, context: IdentifiedContext): string {
+/**
+ * The token from `Authorization`. Nothing of the header reaches the log (headers are never logged), so it is
+ * not a secret of the log's either: redaction only ever rewrites values the function owns.
+ */
+function bearerToken(http: HttpInvocation): string {
   const header = http.headers.get('authorization');
   if (header === undefined || header.trim() === '') {
     throw new UnauthorizedError('This endpoint needs a token: send Authorization: Bearer <token>', {
       invalidToken: false,
     });
   }
-  // Whatever was sent is a secret from here on: the log line redacts it even if it is not a valid token.
-  context.trace.secrets.push(header.trim());
   const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
   if (match?.[1] === undefined) {
     throw new UnauthorizedError('The Authorization header must be "Bearer <token>"', { invalidToken: true });
   }
-  context.trace.secrets.push(match[1]);
   return match[1];
 }

@@ -14,6 +14,7 @@
  *   });
  */
 
+import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { rfc3986, type SignedResponse, send, TransportError } from './signed-request.js';
 
@@ -71,6 +72,8 @@ export interface InvokeOptions {
   readonly timeoutMs?: number;
   /** Another endpoint than `{accountId}.{region}.fc.aliyuncs.com`: a host, host:port or http(s):// URL. */
   readonly endpoint?: string;
+  /** The caller's W3C `traceparent`, so Flow Preview's log line joins its trace; a new trace when absent. */
+  readonly traceparent?: string;
 }
 
 /** Flow Preview answered with an error: `code` and `status` are its `error.code` / `error.status`. */
@@ -80,15 +83,19 @@ export class FlowPreviewError extends Error {
   readonly status: number;
   readonly camsRequestId: string | undefined;
   readonly fcRequestId: string | undefined;
+  /** The W3C trace id the call was sent with: Flow Preview's log line for it carries the same `traceId`. */
+  readonly traceId: string | undefined;
   constructor(
     error: { code: string; message: string; status: number; requestId?: string },
     fcRequestId: string | undefined,
+    traceId?: string,
   ) {
     super(`Flow Preview ${error.status} ${error.code}: ${error.message}`);
     this.code = error.code;
     this.status = error.status;
     this.camsRequestId = error.requestId;
     this.fcRequestId = fcRequestId;
+    this.traceId = traceId;
   }
 }
 
@@ -140,6 +147,7 @@ export async function invokeFlowPreview(
   options: InvokeOptions,
 ): Promise<FlowPreview> {
   const credentials = requireCredentials(options.credentials, 'invokeFlowPreview');
+  const traceparent = options.traceparent ?? newTraceparent();
   const base = parseEndpoint(options.endpoint ?? `${options.accountId}.${options.region}.fc.aliyuncs.com`);
   const url = new URL(`/2023-03-30/functions/${rfc3986(options.functionName)}/invocations`, base);
   if (options.qualifier) url.searchParams.set('qualifier', options.qualifier);
@@ -154,7 +162,8 @@ export async function invokeFlowPreview(
       'content-type': 'application/octet-stream',
       accept: 'application/json',
     },
-    body: Buffer.from(JSON.stringify(request)),
+    // The function reads a direct payload's `traceparent` as it reads the HTTP header.
+    body: Buffer.from(JSON.stringify({ ...request, traceparent })),
     credentials,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   });
@@ -170,7 +179,7 @@ export async function invokeFlowPreview(
       { httpStatus: response.status, fcRequestId },
     );
   }
-  return readAnswer(text, fcRequestId);
+  return readAnswer(text, fcRequestId, traceIdOf(traceparent));
 }
 
 export interface TriggerOptions {
@@ -180,6 +189,8 @@ export interface TriggerOptions {
   readonly credentials: Credentials;
   /** Upper bound for the whole call, answer included, ms. Default 13,000 (see `InvokeOptions.timeoutMs`). */
   readonly timeoutMs?: number;
+  /** The caller's W3C `traceparent` (see `InvokeOptions.traceparent`). */
+  readonly traceparent?: string;
 }
 
 /**
@@ -192,10 +203,15 @@ export async function fetchFlowPreview(
 ): Promise<FlowPreview> {
   const credentials = requireCredentials(options.credentials, 'fetchFlowPreview');
   const url = triggerRequestUrl(options.triggerUrl, request);
+  const traceparent = options.traceparent ?? newTraceparent();
   const response = await call({
     method: 'GET',
     url,
-    headers: { accept: 'application/json', ...(request.refresh ? { 'cache-control': 'no-cache' } : {}) },
+    headers: {
+      accept: 'application/json',
+      traceparent,
+      ...(request.refresh ? { 'cache-control': 'no-cache' } : {}),
+    },
     credentials,
     // FC's trigger docs: the header is sent, empty when the key is not an STS key.
     alwaysSendSecurityToken: true,
@@ -206,7 +222,7 @@ export async function fetchFlowPreview(
   const body = parseJson(text);
   // The function's own answers (success or its JSON error) carry X-Request-Id; anything else is FC's gateway.
   if (header(response, 'x-request-id') !== undefined && body !== undefined)
-    return readAnswer(text, fcRequestId);
+    return readAnswer(text, fcRequestId, traceIdOf(traceparent));
   if (response.status >= 300) throw fcRefusal(response, text);
   throw new FunctionComputeError(
     'bad-response',
@@ -317,7 +333,16 @@ function statusCode(status: number): string {
     : `Http${status}`;
 }
 
-function readAnswer(text: string, fcRequestId: string | undefined): FlowPreview {
+/** A new W3C `traceparent` (version 00, random trace and span ids, sampled). */
+export function newTraceparent(): string {
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
+
+function traceIdOf(traceparent: string): string | undefined {
+  return /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/.exec(traceparent)?.[1];
+}
+
+function readAnswer(text: string, fcRequestId: string | undefined, traceId: string | undefined): FlowPreview {
   const record = parseJson(text);
   if (record === undefined) {
     throw new FunctionComputeError(
@@ -337,6 +362,7 @@ function readAnswer(text: string, fcRequestId: string | undefined): FlowPreview 
         ...(typeof error['requestId'] === 'string' ? { requestId: error['requestId'] } : {}),
       },
       fcRequestId,
+      traceId,
     );
   }
   const { flowId, previewUrl, previewUrlExpires, expiresAt, requestId } = record;

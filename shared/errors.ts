@@ -258,20 +258,33 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
-/** 503: the keys at JWT_JWKS_URL cannot be fetched or read, so no token can be checked. Fails closed. */
+/**
+ * Why JWT_JWKS_URL's keys could not be used, as the verifier reports it (`KeySourceFailure` in
+ * shared/auth/jwt-verifier.ts): a `reason` and a few numbers or tokens, all safe to log as they are.
+ */
+export interface AuthUnavailableFailure {
+  readonly reason: string;
+  readonly [detail: string]: string | number | boolean | undefined;
+}
+
+/**
+ * 503: the keys at JWT_JWKS_URL cannot be fetched or read, so no token can be checked. Fails closed. `failure`
+ * is plain log-safe data for the operator; the caller's message never says more than this class's.
+ */
 export class AuthUnavailableError extends HttpError {
   override name = 'AuthUnavailableError';
-  constructor(cause: unknown) {
+  readonly failure: AuthUnavailableFailure;
+  constructor(failure: AuthUnavailableFailure) {
     super(
       503,
       'AuthUnavailable',
       "The identity provider's signing keys could not be fetched; try again later",
       {
         expose: true,
-        cause,
         headers: { 'Retry-After': '5' },
       },
     );
+    this.failure = failure;
   }
 }
 

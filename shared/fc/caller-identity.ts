@@ -42,7 +42,7 @@ export function callerIdentity(): MiddlewareObj<unknown, unknown, Error, Identif
         request.context.caller = verification.claims;
         return;
       }
-      if (verification.kind === 'unavailable') throw new AuthUnavailableError(verification.cause);
+      if (verification.kind === 'unavailable') throw new AuthUnavailableError(verification.failure);
       throw new UnauthorizedError(verification.message, { invalidToken: true, cause: verification.cause });
     },
   };
@@ -58,12 +58,7 @@ function beforeDeadline(verification: Promise<Verification>, deadline: number): 
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<Verification>((resolve) => {
     timer = setTimeout(
-      () =>
-        resolve({
-          ok: false,
-          kind: 'unavailable',
-          cause: new Error('The signing keys were not fetched before the invocation deadline'),
-        }),
+      () => resolve({ ok: false, kind: 'unavailable', failure: { reason: 'deadline' } }),
       Math.max(0, deadline - Date.now()),
     );
   });

@@ -134,7 +134,11 @@ describe('kid-less tokens on the HTTP trigger', () => {
         [refused.statusCode, refused.json],
         [401, { error: { code: 'Unauthorized', message: 'The token signature is invalid', status: 401 } }],
       );
-      strictEqual(cams.calls.length, 1, 'the refused token never reaches CAMS; the second 200 is a cache hit');
+      strictEqual(
+        cams.calls.length,
+        1,
+        'the refused token never reaches CAMS; the second 200 is a cache hit',
+      );
     } finally {
       restore();
     }

@@ -102,14 +102,17 @@ describe('a token without kid against a key set with several matching keys', () 
     });
   }
 
-  it('is refused as invalid when more keys match than the verifier will try, without trying them', async () => {
-    const many = await Promise.all(Array.from({ length: 9 }, (_, i) => makeKey('RS256', `many-${i}`)));
+  it('is refused as invalid when more keys match than the verifier will try (8)', async () => {
+    // EC keys: nine RSA key pairs would take most of a second to generate.
+    const many = await Promise.all(Array.from({ length: 9 }, (_, i) => makeKey('ES256', `many-${i}`)));
     const last = many[8] as TestKey;
     const result = await verifyJwt(await kidless(last), inline(...many));
     deepStrictEqual(
       result.ok === false && result.kind === 'invalid' ? result.message : result,
       'The token names no key (kid) and too many keys could have signed it',
     );
+    // Eight are tried: the last of them verifies.
+    strictEqual((await verifyJwt(await kidless(last), inline(...many.slice(1)))).ok, true);
     // With a kid the same key is found at once.
     strictEqual((await verifyJwt(await sign(last), inline(...many))).ok, true);
   });

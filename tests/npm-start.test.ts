@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { fetchFlowPreview } from '../client/index.js';
+import { signHeaders } from '../client/signed-request.js';
 import { startCamsSimulator } from '../dev/cams-simulator.js';
 import { signedCamsRequest } from '../dev/signed-request.js';
+import { authorize } from '../dev/v3-signature.js';
 import { cleanEnv, start } from './fixtures/process.js';
 import { get as rawGet, rawRequest, statusOf } from './fixtures/raw-http.js';
 
@@ -194,6 +196,70 @@ describe('npm start enforces the trigger’s auth (FLOW_PREVIEW_AUTH_TYPE)', () 
         },
       );
       strictEqual((await fetch(`${url}/flows/welcome-flow/preview-url`)).status, 403);
+    } finally {
+      await server.interrupt();
+    }
+  });
+
+  it('function: one signed request is served once; its replays, with headers added or not, and dates 14 minutes ahead get 403', async () => {
+    const server = start(
+      'npm',
+      ['start', '--silent'],
+      cleanEnv({ PORT: '0', FLOW_PREVIEW_AUTH_TYPE: 'function' }),
+    );
+    try {
+      const [, url] = await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      const [, accessKeyId = '', accessKeySecret = '', securityToken = ''] = await server.waitFor(
+        /Accepted caller key: accessKeyId=(\S+) accessKeySecret=(\S+) securityToken=(\S+)/,
+      );
+      const target = new URL('/flows/welcome-flow/preview-url', url);
+      const port = Number(target.port);
+      /** The request exactly as these headers say, with no client adding or changing any. */
+      const replay = async (headers: Record<string, string>, extra: string[] = []) =>
+        statusOf(
+          await rawRequest(
+            port,
+            [
+              `GET ${target.pathname} HTTP/1.1`,
+              ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+              ...extra,
+              'Connection: close',
+              '',
+              '',
+            ].join('\r\n'),
+          ),
+        );
+      // Signed by the caller module's signer (@alicloud/openapi-util), as fetchFlowPreview signs.
+      const signed = signHeaders({
+        method: 'GET',
+        url: target,
+        credentials: { accessKeyId, accessKeySecret, securityToken },
+        timeoutMs: 5000,
+      });
+      const statuses = [];
+      for (let i = 0; i < 5; i += 1) statuses.push(await replay(signed));
+      statuses.push(await replay(signed, ['Cache-Control: no-cache', 'X-Forwarded-For: 10.0.0.1']));
+      deepStrictEqual(statuses, [200, 403, 403, 403, 403, 403]);
+
+      // Dated by hand and signed by the independent signer (dev/v3-signature.ts).
+      const dated = (offsetMs: number) => {
+        const headers = new Map([
+          ['host', target.host],
+          ['x-acs-date', new Date(Date.now() + offsetMs).toISOString().replace(/\.\d{3}Z$/, 'Z')],
+          ['x-acs-security-token', securityToken],
+        ]);
+        const signable = { method: 'GET', path: target.pathname, query: [], headers, body: Buffer.alloc(0) };
+        headers.set('authorization', authorize(signable, accessKeyId, accessKeySecret));
+        return Object.fromEntries(headers);
+      };
+      deepStrictEqual(
+        [
+          await replay(dated(-14 * 60_000)),
+          await replay(dated(14 * 60_000)),
+          await replay(dated(-16 * 60_000)),
+        ],
+        [200, 403, 403],
+      );
     } finally {
       await server.interrupt();
     }

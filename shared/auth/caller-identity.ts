@@ -10,8 +10,8 @@ import type { InvocationContext } from '../fc/adapter.js';
 import type { HttpInvocation, Invocation } from '../fc/event.js';
 import type { FlowPreviewRequest } from '../preview/ports.js';
 import { AuthUnavailableError, UnauthorizedError } from './errors.js';
-import type { verifyJwt } from './jwt-verifier.js';
-import { bindSpace, type VerifiedClaims } from './tenant.js';
+import type { VerifiedClaims, verifyJwt } from './jwt-verifier.js';
+import { bindSpace } from './tenant.js';
 
 /** The context once this middleware has run: the verified claims of an HTTP caller, when JWT_* is configured. */
 export type IdentifiedContext = InvocationContext & { caller?: VerifiedClaims };
@@ -46,7 +46,7 @@ export function callerIdentity(
         request.context.caller = verification.claims;
         return;
       }
-      if (verification.kind === 'unavailable') throw new AuthUnavailableError(verification.cause);
+      if (verification.kind === 'unavailable') throw new AuthUnavailableError(verification.failure);
       throw new UnauthorizedError(verification.message, { invalidToken: true, cause: verification.cause });
     },
   };
@@ -62,12 +62,7 @@ function beforeDeadline(verification: Promise<Verification>, deadline: number): 
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<Verification>((resolve) => {
     timer = setTimeout(
-      () =>
-        resolve({
-          ok: false,
-          kind: 'unavailable',
-          cause: new Error('The signing keys were not fetched before the invocation deadline'),
-        }),
+      () => resolve({ ok: false, kind: 'unavailable', failure: { reason: 'deadline' } }),
       Math.max(0, deadline - Date.now()),
     );
   });

@@ -3,6 +3,7 @@
  * (503), a space the token does not grant (403), a token granting several spaces and a request naming none (400).
  */
 import { HttpError } from '../fc/http-errors.js';
+import type { KeySourceFailure } from './jwt-verifier.js';
 
 /**
  * 401: an HTTP request without a valid bearer token while JWT_* is configured. CAMS is never called. The message
@@ -22,20 +23,26 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
-/** 503: the keys at JWT_JWKS_URL cannot be fetched or read, so no token can be checked. Fails closed. */
+/**
+ * 503: the keys at JWT_JWKS_URL cannot be fetched or read, so no token can be checked. Fails closed. `failure` says
+ * why in plain, log-safe data (a redirect, a status, a size, a body type, private keys…): it goes to the log line
+ * as `error.detail.keySource`; the caller's message never says more than this class's.
+ */
 export class AuthUnavailableError extends HttpError {
   override name = 'AuthUnavailableError';
-  constructor(cause: unknown) {
+  readonly failure: KeySourceFailure;
+  constructor(failure: KeySourceFailure) {
     super(
       503,
       'AuthUnavailable',
       "The identity provider's signing keys could not be fetched; try again later",
       {
         expose: true,
-        cause,
         headers: { 'Retry-After': '5' },
+        logDetail: { keySource: failure },
       },
     );
+    this.failure = failure;
   }
 }
 

@@ -6,9 +6,7 @@ import type { JwtConfig } from '../config.js';
 import type { FlowPreviewRequest } from '../preview/ports.js';
 import { CUST_SPACE_ID } from '../preview/request.js';
 import { CustSpaceIdRequiredError, SpaceNotAllowedError } from './errors.js';
-
-/** The claims of a verified token, as the verifier returns them. */
-export type VerifiedClaims = Readonly<Record<string, unknown>>;
+import type { VerifiedClaims } from './jwt-verifier.js';
 
 /**
  * Returns the request the core may serve for this caller: the requested space when the token grants it, the

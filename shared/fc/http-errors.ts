@@ -12,6 +12,8 @@ export interface HttpErrorOptions extends ErrorOptions {
   headers?: Readonly<Record<string, string>>;
   /** The RequestId of the CAMS answer this error stems from. */
   camsRequestId?: string | undefined;
+  /** Plain, log-safe data for the operator: the log line shows it as `error.detail`, a caller never sees it. */
+  logDetail?: Readonly<Record<string, unknown>>;
 }
 
 export class HttpError extends Error {
@@ -21,6 +23,7 @@ export class HttpError extends Error {
   readonly expose: boolean;
   readonly headers: Readonly<Record<string, string>>;
   readonly camsRequestId: string | undefined;
+  readonly logDetail: Readonly<Record<string, unknown>> | undefined;
 
   constructor(statusCode: number, code: string, message: string, options: HttpErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -29,6 +32,7 @@ export class HttpError extends Error {
     this.expose = options.expose ?? statusCode < 500;
     this.headers = options.headers ?? {};
     this.camsRequestId = options.camsRequestId;
+    this.logDetail = options.logDetail;
   }
 }
 

@@ -111,6 +111,7 @@ interface ErrorRecord {
   name: string;
   message: string;
   cams?: unknown;
+  detail?: Readonly<Record<string, unknown>>;
   stack?: string;
 }
 
@@ -127,9 +128,11 @@ function describeError(error: unknown, redactor: Redactor): ErrorRecord {
   if (error instanceof ConfigError) {
     return { name: error.name, message: redactor.excerpt(error.detail, CONFIG_DETAIL_MAX) };
   }
-  // An outcome the error table knows says all there is in its message; anything else is a fault, with its stack.
+  // An outcome the error table knows says all there is in its message (and its log detail); anything else is a
+  // fault, with its stack.
   if (error instanceof Error && toHttpError(error).code !== 'InternalError') {
-    return { name: error.name, message: error.message };
+    const detail = error instanceof HttpError ? error.logDetail : undefined;
+    return { name: error.name, message: error.message, ...(detail ? { detail } : {}) };
   }
   return describeUnknown(error instanceof HttpError && error.cause !== undefined ? error.cause : error);
 }

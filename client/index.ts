@@ -27,16 +27,21 @@ export interface FlowPreviewRequest {
   readonly link?: PreviewLink;
 }
 
-/** How the preview opens: interactive mode, its first action and payload, the phone number, the debug panel. */
+/**
+ * How the preview opens: interactive mode, the flow token, its first action and payload, the phone number, the debug
+ * panel (Meta's names and rules: docs/preview-link.md).
+ */
 export interface PreviewLink {
   readonly interactive?: boolean;
+  /** Sent to the Flow's endpoint with each request; required with `data_exchange`. */
+  readonly flow_token?: string;
   readonly flow_action?: 'navigate' | 'data_exchange';
-  /** The first screen (and its data) for `navigate`. */
+  /** The first screen (and its data); required with `navigate`, refused with `data_exchange`. */
   readonly flow_action_payload?: {
     readonly screen: string;
     readonly data?: Readonly<Record<string, unknown>>;
   };
-  /** The business phone number whose key encrypts `data_exchange` requests. */
+  /** The business phone number whose key encrypts `data_exchange` requests; required with `data_exchange`. */
   readonly phone_number?: string;
   readonly debug?: boolean;
 }

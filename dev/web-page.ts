@@ -15,9 +15,10 @@ export function servePage(req: IncomingMessage, res: ServerResponse, target: Req
   res.writeHead(200, {
     'content-type': 'text/html; charset=utf-8',
     'x-content-type-options': 'nosniff',
-    // The page calls whatever origin ?api= names, so connect-src stays open; nothing else loads from elsewhere.
+    // The page calls whatever origin ?api= names, so connect-src stays open; it frames only https pages (the preview
+    // link, which it embeds only when it is https); nothing else loads from elsewhere.
     'content-security-policy':
-      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src *; form-action 'none'; base-uri 'none'",
+      "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src *; frame-src https:; form-action 'none'; base-uri 'none'",
   });
   res.end(PAGE);
   return true;

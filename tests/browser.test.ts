@@ -2,7 +2,12 @@
 /**
  * The example page in a real browser (Debian's Chromium, driven by playwright-core): served from one origin, it
  * calls the function on another. With the page's origin in CORS_ALLOWED_ORIGINS it shows the preview link (also with
- * a preflighted fresh-link request); without it, the browser blocks the answer and the page says so.
+ * a preflighted fresh-link request) and embeds it in a sandboxed frame, with Meta's interactive parameters as a
+ * person fills them in (and the function's 400 when one of Meta's rules is broken); without it, the browser blocks
+ * the answer and the page says so. A link that is not https is never shown nor embedded.
+ *
+ * Chromium stays offline: every host but loopback resolves to nothing, and the frame's request to Meta's preview
+ * page is answered by the test.
  */
 
 import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
@@ -15,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page, type Request } from 'playwright-core';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { type LocalServer, startLocalServer } from '../dev/local-server.js';
 import { servePage } from '../dev/web-page.js';
@@ -27,6 +32,9 @@ import { cleanEnv, type Started, start } from './fixtures/process.js';
 const run = promisify(execFile);
 
 const CHROMIUM = '/usr/bin/chromium';
+/** Nothing but loopback resolves: the embedded preview must never reach the internet from a test. */
+const OFFLINE = '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1';
+const META_PREVIEW = 'https://business.facebook.com/**';
 const missing = existsSync(CHROMIUM)
   ? undefined
   : `Chromium is not installed at ${CHROMIUM}${process.env['FLOW_PREVIEW_CHROMIUM_UNAVAILABLE'] ? ` (${process.env['FLOW_PREVIEW_CHROMIUM_UNAVAILABLE']})` : ''}; .ci/run installs it with apt (apt-get install chromium)`;
@@ -79,9 +87,15 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
         '--no-first-run',
         '--disable-component-update',
         '--disable-sync',
+        OFFLINE,
       ],
     });
     page = await browser.newPage();
+    // Meta's preview page, as the embedded frame asks for it (offline, it goes no further). Observed, not routed:
+    // routing would turn off Chromium's cache and add `Cache-Control: no-cache` to the page's own requests.
+    page.on('request', (request) => {
+      if (request.url().startsWith('https://business.facebook.com/')) framed.push(request);
+    });
     await page.goto(`${pageServer.url}/?api=${functionServer.url}`);
   });
   after(async () => {
@@ -92,8 +106,20 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
     await cams?.stop();
   });
 
+  const framed: Request[] = [];
+
+  /** Meta's parameters as a person fills them in; every field is set on each submission (empty when not given). */
+  interface LinkFields {
+    interactive?: boolean;
+    flowAction?: '' | 'navigate' | 'data_exchange';
+    payload?: string;
+    flowToken?: string;
+    phoneNumber?: string;
+    debug?: boolean;
+  }
+
   /** Submits the form and waits for this submission's outcome (the previous one is cleared first). */
-  async function ask(flowId: string, fresh = false): Promise<void> {
+  async function ask(flowId: string, fresh = false, link: LinkFields = {}): Promise<void> {
     await page.evaluate(() => {
       for (const id of ['result', 'error']) {
         const element = document.getElementById(id);
@@ -104,6 +130,12 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
     });
     await page.fill('#flowId', flowId);
     await page.setChecked('#fresh', fresh);
+    await page.setChecked('#interactive', link.interactive ?? false);
+    await page.selectOption('#flowAction', link.flowAction ?? '');
+    await page.fill('#payload', link.payload ?? '');
+    await page.fill('#flowToken', link.flowToken ?? '');
+    await page.fill('#phoneNumber', link.phoneNumber ?? '');
+    await page.setChecked('#debug', link.debug ?? false);
     await page.click('#go');
     await page.waitForFunction(() => {
       const result = document.getElementById('result');
@@ -147,13 +179,109 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
     );
   });
 
-  it('never turns a previewUrl that is not https into a link (a javascript: URL from whatever ?api= names)', async () => {
+  it('embeds the returned link, with the parameters a person filled in, in a sandboxed frame whose src is exactly the link', async () => {
+    previewCache.clear();
+    framed.length = 0;
+    const payload = '{"screen": "FIRST_SCREEN", "data": {"screen_heading": "hello world"}}';
+    const frameAsked = page.waitForRequest((request) =>
+      request.url().startsWith('https://business.facebook.com/'),
+    );
+    await ask('welcome-flow', false, {
+      interactive: true,
+      flowAction: 'navigate',
+      payload,
+      flowToken: 'tok en+1/é',
+      phoneNumber: '+1 555 000 1111',
+      debug: true,
+    });
+    ok(await page.isVisible('#result'), (await page.textContent('#error')) ?? '');
+    const href = (await page.getAttribute('#preview-link', 'href')) ?? '';
+    const link = new URL(href);
+    const token = link.searchParams.get('token') ?? '';
+    match(token, /^[0-9a-f-]{36}$/);
+    // Each value exactly as typed, written as Meta shows it (a space is %20, never +).
+    deepStrictEqual(
+      [...link.searchParams],
+      [
+        ['token', token],
+        ['interactive', 'true'],
+        ['flow_token', 'tok en+1/é'],
+        ['flow_action', 'navigate'],
+        ['flow_action_payload', payload],
+        ['phone_number', '+1 555 000 1111'],
+        ['debug', 'true'],
+      ],
+    );
+    ok(href.includes('hello%20world') && !href.includes('+'), JSON.stringify(href));
+    // The frame: exactly the link, Meta's suggested size, sandboxed, no referrer.
+    const frame = await page.$eval('#preview-frame', (element) =>
+      Object.fromEntries(
+        ['src', 'width', 'height', 'sandbox', 'referrerpolicy', 'title'].map((name) => [
+          name,
+          element.getAttribute(name),
+        ]),
+      ),
+    );
+    deepStrictEqual(frame, {
+      src: href,
+      width: '430',
+      height: '800',
+      sandbox: 'allow-scripts allow-same-origin allow-forms',
+      referrerpolicy: 'no-referrer',
+      title: 'WhatsApp Flow preview',
+    });
+    // What the browser asked for: the link, as the frame's navigation, without a Referer.
+    const request = await frameAsked;
+    deepStrictEqual(
+      [request.url(), request.isNavigationRequest(), request.frame() === page.mainFrame()],
+      [href, true, false],
+    );
+    strictEqual(await request.headerValue('referer'), null);
+    deepStrictEqual(framed, [request]);
+  });
+
+  it('shows the function’s 400 message when one of Meta’s rules is broken, and embeds nothing', async () => {
+    framed.length = 0;
+    const refusals: Array<[LinkFields, string]> = [
+      [
+        { interactive: true, flowAction: 'navigate' },
+        'flow_action_payload is required when flow_action is navigate',
+      ],
+      [
+        { flowAction: 'data_exchange', phoneNumber: '+15550001111' },
+        'flow_token is required when flow_action is data_exchange',
+      ],
+      [
+        {
+          flowAction: 'data_exchange',
+          flowToken: 't',
+          phoneNumber: '+15550001111',
+          payload: '{"screen":"A"}',
+        },
+        'flow_action_payload must be omitted when flow_action is data_exchange',
+      ],
+      [
+        { flowAction: 'navigate', payload: '{screen: A}' },
+        'flow_action_payload must be JSON text, like {"screen": "WELCOME", "data": {}}',
+      ],
+    ];
+    for (const [fields, message] of refusals) {
+      await ask('welcome-flow', false, fields);
+      strictEqual(await page.textContent('#error'), message);
+      strictEqual(await page.isVisible('#result'), false);
+      strictEqual(await page.$('#preview-frame'), null);
+    }
+    deepStrictEqual(framed, []);
+  });
+
+  it('never links nor embeds a previewUrl that is not https (a javascript: or http: URL from whatever ?api= names)', async () => {
+    let previewUrl = '';
     const fake = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
       res.end(
         JSON.stringify({
           flowId: 'welcome-flow',
-          previewUrl: 'javascript:document.title="pwned"',
+          previewUrl,
           previewUrlExpires: Date.now() + 60_000,
           expiresAt: new Date(Date.now() + 60_000).toISOString(),
           requestId: 'fake',
@@ -162,17 +290,46 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
     });
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
     const other = await browser.newPage();
-    try {
-      await other.goto(`${pageServer.url}/?api=http://127.0.0.1:${(fake.address() as AddressInfo).port}`);
+    const requested: string[] = [];
+    other.on('request', (request) => requested.push(request.url()));
+    await other.route(META_PREVIEW, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/html', body: '<title>Meta preview stand-in</title>' }),
+    );
+    const submit = async (): Promise<void> => {
+      await other.evaluate(() => {
+        for (const id of ['result', 'error']) {
+          const element = document.getElementById(id);
+          if (element) element.hidden = true;
+        }
+      });
       await other.fill('#flowId', 'welcome-flow');
       await other.click('#go');
-      await other.waitForFunction(() => !(document.getElementById('error')?.hidden ?? true));
-      strictEqual(
-        await other.textContent('#error'),
-        'Flow Preview answered with a preview link that is not an https:// URL; it is not shown.',
-      );
-      strictEqual(await other.getAttribute('#preview-link', 'href'), '#result');
-      strictEqual(await other.isVisible('#result'), false);
+      await waitForAnswer(other);
+    };
+    try {
+      await other.goto(`${pageServer.url}/?api=http://127.0.0.1:${(fake.address() as AddressInfo).port}`);
+      // The control: from this same fake, an https link is linked and embedded.
+      previewUrl = 'https://business.facebook.com/wa/manage/flows/welcome-flow/preview/?token=fake';
+      await submit();
+      strictEqual(await other.getAttribute('#preview-frame', 'src'), previewUrl);
+      const httpLink = 'http://business.facebook.com/wa/manage/flows/welcome-flow/preview/?token=fake';
+      for (const notHttps of ['javascript:document.title="pwned"', httpLink, ' javascript:alert(1)']) {
+        previewUrl = notHttps;
+        await submit();
+        strictEqual(
+          await other.textContent('#error'),
+          'Flow Preview answered with a preview link that is not an https:// URL; it is not shown.',
+          notHttps,
+        );
+        strictEqual(await other.isVisible('#result'), false);
+        strictEqual(await other.$('#preview-frame'), null, notHttps);
+        deepStrictEqual(
+          other.frames().map((frame) => frame.url()),
+          [other.url()],
+        );
+      }
+      strictEqual(await other.title(), 'Flow Preview — example web app');
+      ok(!requested.some((url) => url.startsWith('http://business.facebook.com')), requested.join('\n'));
     } finally {
       await other.close();
       await new Promise((resolve) => fake.close(resolve));
@@ -250,7 +407,7 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
+      args: ['--no-sandbox', '--disable-gpu', OFFLINE],
     });
     page = await browser.newPage();
     await page.goto(`${pageServer.url}/?api=${functionServer.url}`);
@@ -397,7 +554,7 @@ describe('the example page in Chromium, served by npm start with FLOW_PREVIEW_AU
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
+      args: ['--no-sandbox', '--disable-gpu', OFFLINE],
     });
     page = await browser.newPage();
     await page.goto(`${url}/`);

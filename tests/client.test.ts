@@ -136,14 +136,19 @@ describe('invokeFlowPreview', () => {
     const preview = await invokeFlowPreview(
       {
         flowId: 'welcome-flow',
-        link: { interactive: true, flow_action: 'data_exchange', phone_number: '+15550001111' },
+        link: {
+          interactive: true,
+          flow_token: 'ft 1',
+          flow_action: 'data_exchange',
+          phone_number: '+15550001111',
+        },
       },
       options(),
     );
     const link = new URL(preview.previewUrl);
     deepStrictEqual(
-      ['interactive', 'flow_action', 'phone_number'].map((name) => link.searchParams.get(name)),
-      ['true', 'data_exchange', '+15550001111'],
+      ['interactive', 'flow_token', 'flow_action', 'phone_number'].map((name) => link.searchParams.get(name)),
+      ['true', 'ft 1', 'data_exchange', '+15550001111'],
     );
   });
 

@@ -1,7 +1,8 @@
 /**
  * Input that cannot hurt it: over 10,000 generated events per run (random bytes, random JSON, random FC "v1"
  * structs with odd methods, paths, encodings, header sizes, base64 bodies, huge or nested values and
- * prototype-pollution keys, and direct payloads). The handler never throws, always answers a valid response with a
+ * prototype-pollution keys, Meta's preview-link parameters with lone surrogates and deep nesting, and direct
+ * payloads). The handler never throws, always answers a valid response with a
  * JSON body, never calls CAMS for an invalid input, and never echoes a secret, in a response or a log line.
  */
 import { ok, strictEqual } from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js
 import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
 import { decodeInvocation } from '../shared/fc/event.js';
 import { logSink } from '../shared/fc/log.js';
+import { PREVIEW_LINK_PARAMS } from '../shared/fc/preview-link.js';
 import { isRecord } from '../shared/is-record.js';
 import { setEnv } from './fixtures/fc.js';
 
@@ -117,6 +119,21 @@ const weird = fc.oneof(
 );
 const nested = fc.nat({ max: 5000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`);
 
+/** Meta's preview parameters (and the link's own `token`, which a caller may not set), with values that probe them. */
+const linkName = fc.constantFrom(...PREVIEW_LINK_PARAMS, 'token');
+const linkValue = fc.oneof(
+  fc.constantFrom('true', 'false', 'navigate', 'data_exchange', '{"screen":"A"}', '', '+15550001111'),
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  // Units around the surrogate range: lone halves, which encodeURIComponent cannot write.
+  fc.string({
+    unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)),
+    maxLength: 6,
+  }),
+  nested,
+);
+const linkParams = fc.dictionary(linkName, linkValue, { maxKeys: 5 });
+
 const v1Event = fc
   .record({
     version: fc.oneof(fc.constant('v1'), weird),
@@ -140,10 +157,11 @@ const plausibleV1Event = fc
     flowId: fc.oneof(fc.constantFrom('welcome-flow', 'survey-2026', 'denied-flow'), segment),
     method: fc.constantFrom('GET', 'GET', 'GET', 'OPTIONS', 'POST'),
     custSpaceId: fc.option(queryValue, { nil: undefined }),
+    link: fc.option(linkParams, { nil: undefined }),
     headers: fc.dictionary(headerName, headerValue, { maxKeys: 4 }),
     base64: fc.boolean(),
   })
-  .map(({ flowId, method, custSpaceId, headers, base64 }) => {
+  .map(({ flowId, method, custSpaceId, link, headers, base64 }) => {
     const rawPath = `/flows/${flowId}/preview-url`;
     return Buffer.from(
       JSON.stringify({
@@ -152,7 +170,7 @@ const plausibleV1Event = fc
         body: '',
         isBase64Encoded: base64,
         headers,
-        queryParameters: custSpaceId === undefined ? {} : { custSpaceId },
+        queryParameters: { ...link, ...(custSpaceId === undefined ? {} : { custSpaceId }) },
         requestContext: { http: { method, path: rawPath } },
       }),
     );
@@ -161,11 +179,17 @@ const plausibleV1Event = fc
 const directPayload = fc
   .dictionary(
     fc.oneof(
-      fc.constantFrom('flowId', 'FlowId', 'custSpaceId', 'CustSpaceId', 'refresh'),
+      fc.constantFrom('flowId', 'FlowId', 'custSpaceId', 'CustSpaceId', 'refresh', 'link'),
       pollution,
       fc.string({ maxLength: 12 }),
     ),
-    fc.oneof(segment, queryValue, weird, fc.jsonValue({ maxDepth: 3 })),
+    fc.oneof(
+      segment,
+      queryValue,
+      weird,
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.dictionary(linkName, fc.oneof(linkValue, weird, fc.jsonValue({ maxDepth: 3 })), { maxKeys: 5 }),
+    ),
     { maxKeys: 5 },
   )
   .map((payload) => Buffer.from(JSON.stringify(payload).replace('"constructor"', '"__proto__"')));

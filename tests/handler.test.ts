@@ -152,7 +152,7 @@ describe('400: invalid input never reaches CAMS', () => {
       'an unknown query parameter',
       { query: { custspaceid: 'x' } },
       'InvalidRequest',
-      'Unknown query parameter "custspaceid"; accepted: custSpaceId, interactive, flow_action, flow_action_payload, phone_number, debug',
+      'Unknown query parameter "custspaceid"; accepted: custSpaceId, interactive, flow_token, flow_action, flow_action_payload, phone_number, debug',
     ],
     [
       'a request body',

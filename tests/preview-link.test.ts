@@ -9,7 +9,7 @@ import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
-import { applyLinkParams, LINK_LIMITS, PREVIEW_LINK_PARAMS } from '../shared/fc/preview-link.js';
+import { applyLinkParams, LINK_LIMITS, PREVIEW_LINK_PARAMS } from '../shared/preview/preview-link.js';
 import { useCamsSimulator } from './fixtures/cams.js';
 import { asHttp, baseHeaders, directEvent, fcContext, httpEvent } from './fixtures/fc.js';
 

@@ -6,15 +6,15 @@
 import { isRecord } from '../is-record.js';
 import { InvalidRequestError } from '../preview/errors.js';
 import type { FlowPreviewRequest } from '../preview/ports.js';
-import { flowPreviewRequest, validateCustSpaceId, validateFlowId } from '../preview/request.js';
-import type { DirectInvocation, HttpInvocation, Invocation } from './event.js';
-import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from './http-errors.js';
 import {
   linkParamsFromJson,
   linkParamsFromQuery,
   PREVIEW_LINK_PARAMS,
   type PreviewLinkParams,
-} from './preview-link.js';
+} from '../preview/preview-link.js';
+import { flowPreviewRequest, validateCustSpaceId, validateFlowId } from '../preview/request.js';
+import type { DirectInvocation, HttpInvocation, Invocation } from './event.js';
+import { InvalidInputError, MethodNotAllowedError, RouteNotFoundError } from './http-errors.js';
 
 export type ParsedRequest =
   /**

@@ -1,7 +1,7 @@
 /**
  * Meta's web-preview parameters: a caller may ask for the preview link opened in interactive mode, with a first
  * action and its payload, a flow token, a phone number, or the debug panel. They are validated with the request
- * (a 400 before CAMS is called) and appended to the link the caller receives; the core and its cache only ever see
+ * (a 400 before CAMS is called) and appended to the link the caller receives; getFlowPreview and its cache only ever see
  * the bare link CAMS returned.
  *
  * The contract is Meta's own text: Flows API reference, section "Visualizing and interacting with your Flow using the
@@ -11,7 +11,7 @@
  */
 
 import { isRecord } from '../is-record.js';
-import { InvalidRequestError } from '../preview/errors.js';
+import { InvalidRequestError } from './errors.js';
 
 /** Query parameter name → value (unencoded), in Meta's table order; empty when the caller asked for none. */
 export type PreviewLinkParams = ReadonlyArray<readonly [string, string]>;
@@ -234,11 +234,11 @@ function measureJson(value: unknown, maxChars: number, maxDepth: number): 'ok' |
   return 'ok';
 }
 
-function tooDeep(): InvalidInputError {
+function tooDeep(): InvalidRequestError {
   return invalid(`flow_action_payload must nest arrays and objects at most ${LINK_LIMITS.payloadDepth} deep`);
 }
 
-function payloadTooLong(): InvalidInputError {
+function payloadTooLong(): InvalidRequestError {
   return invalid(`flow_action_payload must be at most ${LINK_LIMITS.payloadChars} characters`);
 }
 

@@ -1,5 +1,5 @@
 /** The retry policy with a fake clock: what is retried, how long it waits, and that the deadline holds. */
-import { deepStrictEqual, ok, rejects, strictEqual } from 'node:assert/strict';
+import { deepStrictEqual, rejects, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CamsError, type CamsFailure } from '../shared/cams/errors.js';
 import { DeadlineExceededError, ThrottledError } from '../shared/preview/errors.js';

@@ -9,10 +9,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { handler } from '../functions/get-flow-preview-url/index.js';
 import { createCamsClient } from '../shared/cams/client.js';
-import { CamsError } from '../shared/errors.js';
-import { directEvent, fcContext, ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
+import { CamsError } from '../shared/cams/errors.js';
+import { FakeClock } from './fixtures/clock.js';
+import { directEvent, fcContext, ROLE_CREDENTIALS } from './fixtures/fc.js';
+import { buildFunction, type FunctionUnderTest } from './fixtures/function.js';
 
 /** Answers 200 with its headers at once, then one byte of a never-ending JSON body every 20 ms. */
 class DrippingCams {
@@ -53,15 +54,17 @@ class DrippingCams {
 
 const cams = new DrippingCams();
 let url = '';
-let restoreEnv = () => {};
+let fn: FunctionUnderTest;
 
 before(async () => {
-  silenceLogs();
   url = await cams.start();
-  restoreEnv = setEnv({ CAMS_ENDPOINT: url, CAMS_TIMEOUT_MS: '150' });
+  // The fake clock lets the refreshes pass the 5/s budget at once; each attempt's own timeout is real (the socket's).
+  fn = buildFunction(
+    { CAMS_ENDPOINT: url, CAMS_TIMEOUT_MS: '60' },
+    { clock: new FakeClock({ start: Date.now() }) },
+  );
 });
 after(async () => {
-  restoreEnv();
   await cams.stop();
 });
 
@@ -71,7 +74,7 @@ describe('an abandoned CAMS call', () => {
   it('answers 504 and leaves no socket open and no heap behind, ten times over', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const invoke = () => handler(directEvent({ flowId: 'welcome-flow', refresh: true }), fcContext());
+    const invoke = () => fn.invoke(directEvent({ flowId: 'welcome-flow', refresh: true }), fcContext());
     await invoke(); // warm-up: modules, JIT, the agent
     strictEqual(await cams.settled(), 0);
     gc();
@@ -92,6 +95,11 @@ describe('an abandoned CAMS call', () => {
     // Ten calls kept alive would hold their requests, responses and buffers (MBs before the fix): allow noise.
     ok(grown < 1024 * 1024, `heap + buffers grew by ${(grown / 1024).toFixed(0)} KiB`);
     strictEqual(cams.requests, 11);
+    // Each of them one CAMS call that timed out, never retried.
+    deepStrictEqual(
+      fn.logs().map((line) => [line.status, line.outcome, line.camsCalls, line.error?.cams]),
+      Array.from({ length: 11 }, () => [504, 'CamsTimeout', 1, { kind: 'timeout', timeoutMs: 60 }]),
+    );
   });
 
   it('ends the request when the caller aborts, with the caller’s reason', async () => {
@@ -99,7 +107,7 @@ describe('an abandoned CAMS call', () => {
     const controller = new AbortController();
     const reason = new Error('caller gave up');
     let sent = 0;
-    const call = client.getFlowPreviewUrl(
+    const call = client.fetchPreviewUrl(
       { flowId: 'welcome-flow' },
       { timeoutMs: 30_000, signal: controller.signal, onSent: () => (sent += 1) },
     );
@@ -118,7 +126,7 @@ describe('an abandoned CAMS call', () => {
     const controller = new AbortController();
     const requests = cams.requests;
     let sent = 0;
-    const call = client.getFlowPreviewUrl(
+    const call = client.fetchPreviewUrl(
       { flowId: 'welcome-flow' },
       { timeoutMs: 30_000, signal: controller.signal, onSent: () => (sent += 1) },
     );
@@ -134,7 +142,7 @@ describe('an abandoned CAMS call', () => {
     const client = createCamsClient({ host: host(), protocol: 'HTTP' }, ROLE_CREDENTIALS);
     const requests = cams.requests;
     await rejects(
-      client.getFlowPreviewUrl({ flowId: 'welcome-flow' }, { timeoutMs: 1000, signal: AbortSignal.abort() }),
+      client.fetchPreviewUrl({ flowId: 'welcome-flow' }, { timeoutMs: 1000, signal: AbortSignal.abort() }),
       { name: 'AbortError' },
     );
     strictEqual(cams.requests, requests);
@@ -143,8 +151,9 @@ describe('an abandoned CAMS call', () => {
   it('ends the request at its own timeout, reported as a timeout', async () => {
     const client = createCamsClient({ host: host(), protocol: 'HTTP' }, ROLE_CREDENTIALS);
     await rejects(
-      client.getFlowPreviewUrl({ flowId: 'welcome-flow' }, { timeoutMs: 100 }),
-      (error) => error instanceof CamsError && error.failure.kind === 'timeout',
+      client.fetchPreviewUrl({ flowId: 'welcome-flow' }, { timeoutMs: 100 }),
+      (error) =>
+        error instanceof CamsError && error.failure.kind === 'timeout' && error.failure.timeoutMs === 100,
     );
     strictEqual(await cams.settled(), 0);
   });

@@ -6,21 +6,32 @@
 import { deepStrictEqual, rejects, strictEqual } from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { handler } from '../functions/get-flow-preview-url/index.js';
 import { createCamsClient } from '../shared/cams/client.js';
-import { CamsError, CamsRequestNotSentError, toHttpError } from '../shared/errors.js';
+import { CamsError, CamsRequestNotSentError } from '../shared/cams/errors.js';
+import type { Env } from '../shared/config.js';
+import { toHttpError } from '../shared/fc/error-table.js';
 import type { FcContext } from '../shared/fc/event.js';
 import { useCamsSimulator } from './fixtures/cams.js';
-import { captureLogs, directEvent, fcContext, ROLE_CREDENTIALS, setEnv } from './fixtures/fc.js';
+import { FakeClock } from './fixtures/clock.js';
+import { directEvent, fcContext, ROLE_CREDENTIALS } from './fixtures/fc.js';
+import { buildFunction, type FunctionUnderTest } from './fixtures/function.js';
 
-const cams = useCamsSimulator({ env: { CAMS_TIMEOUT_MS: '2000' } });
+// One clock for the function and the simulator: back-offs and the 5/s budget's waits pass at once.
+let clock = new FakeClock();
+const cams = useCamsSimulator({ now: () => clock.now() });
+const ENV = (): Env => ({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '2000' });
 
-async function invokeLogged(context: FcContext) {
-  const { result, lines } = await captureLogs(() =>
-    handler(directEvent({ flowId: 'welcome-flow', refresh: true }), context),
-  );
-  const log = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
-  return { result, log };
+/** A fresh instance with `env` (default: the simulator's) on a fresh fake clock. */
+function instance(env: Env = ENV()): FunctionUnderTest {
+  clock = new FakeClock({ start: Date.now() });
+  return buildFunction(env, { clock });
+}
+
+async function invokeLogged(context: FcContext, fn = instance()) {
+  const result = await fn.invoke(directEvent({ flowId: 'welcome-flow', refresh: true }), context);
+  const lines = fn.logs();
+  strictEqual(lines.length, 1);
+  return { result, log: lines[0] as Record<string, unknown> };
 }
 
 const withCredentials = (credentials: unknown): FcContext => {
@@ -48,21 +59,18 @@ describe('credentials where they enter', () => {
   });
 
   it('removes a trailing \\r from ALIBABA_CLOUD_* keys (a CRLF .env) when the context has none', async () => {
-    const restore = setEnv({
+    const fn = instance({
+      ...ENV(),
       ALIBABA_CLOUD_ACCESS_KEY_ID: `${ROLE_CREDENTIALS.accessKeyId}\r`,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: `${ROLE_CREDENTIALS.accessKeySecret}\r`,
       ALIBABA_CLOUD_SECURITY_TOKEN: `${ROLE_CREDENTIALS.securityToken}\r`,
     });
-    try {
-      const { result } = await invokeLogged(withCredentials(undefined));
-      strictEqual((result as Record<string, unknown>)['flowId'], 'welcome-flow');
-      deepStrictEqual(
-        cams.calls.map((c) => c.securityToken),
-        [ROLE_CREDENTIALS.securityToken],
-      );
-    } finally {
-      restore();
-    }
+    const { result } = await invokeLogged(withCredentials(undefined), fn);
+    strictEqual((result as Record<string, unknown>)['flowId'], 'welcome-flow');
+    deepStrictEqual(
+      cams.calls.map((c) => [c.accessKeyId, c.securityToken]),
+      [[ROLE_CREDENTIALS.accessKeyId, ROLE_CREDENTIALS.securityToken]],
+    );
   });
 
   const refused: Array<[string, unknown, string]> = [
@@ -111,7 +119,7 @@ describe('what counts as a CAMS call, and as CAMS being unavailable', () => {
     );
     let sent = 0;
     await rejects(
-      client.getFlowPreviewUrl({ flowId: 'welcome-flow' }, { timeoutMs: 1000, onSent: () => (sent += 1) }),
+      client.fetchPreviewUrl({ flowId: 'welcome-flow' }, { timeoutMs: 1000, onSent: () => (sent += 1) }),
       (error) =>
         error instanceof CamsRequestNotSentError &&
         (error.cause as { code?: string }).code === 'ERR_INVALID_CHAR',
@@ -127,21 +135,24 @@ describe('what counts as a CAMS call, and as CAMS being unavailable', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as { port: number };
     await new Promise((resolve) => closed.close(resolve));
-    const restore = setEnv({ CAMS_ENDPOINT: `http://127.0.0.1:${port}` });
-    try {
-      const { result, log } = await invokeLogged(fcContext());
-      deepStrictEqual(result, {
-        error: { code: 'CamsUnavailable', message: 'CAMS could not be reached', status: 502 },
-      });
-      // ECONNREFUSED is retried: four attempts, each a request that left the process.
-      strictEqual(log['camsCalls'], 4);
-      deepStrictEqual((log['error'] as { cams?: unknown }).cams, {
-        kind: 'network',
-        errorCode: 'ECONNREFUSED',
-      });
-    } finally {
-      restore();
-    }
+    const fn = instance({ ...ENV(), CAMS_ENDPOINT: `http://127.0.0.1:${port}` });
+    const { result, log } = await invokeLogged(fcContext(), fn);
+    deepStrictEqual(result, {
+      error: { code: 'CamsUnavailable', message: 'CAMS could not be reached', status: 502 },
+    });
+    // ECONNREFUSED is retried: four attempts, each a request that left the process.
+    strictEqual(log['camsCalls'], 4);
+    deepStrictEqual((log['error'] as { cams?: unknown }).cams, {
+      kind: 'network',
+      errorCode: 'ECONNREFUSED',
+    });
+    deepStrictEqual(log['retries'], [
+      { attempt: 1, reason: 'ECONNREFUSED', delayMs: 50 },
+      { attempt: 2, reason: 'ECONNREFUSED', delayMs: 100 },
+      { attempt: 3, reason: 'ECONNREFUSED', delayMs: 200 },
+    ]);
+    // Full jitter at the clock's 0.5, each back-off followed by the wait for the next slot of the 5/s budget.
+    deepStrictEqual(clock.sleeps, [50, 170, 100, 120, 200, 20]);
   });
 
   it('never reads Node’s own ERR_* codes as a network failure', async () => {
@@ -151,7 +162,7 @@ describe('what counts as a CAMS call, and as CAMS being unavailable', () => {
       { ...ROLE_CREDENTIALS, accessKeyId: 'STS.key\u007f' },
     );
     await rejects(
-      client.getFlowPreviewUrl({ flowId: 'welcome-flow' }, { timeoutMs: 1000 }),
+      client.fetchPreviewUrl({ flowId: 'welcome-flow' }, { timeoutMs: 1000 }),
       (error) => !(error instanceof CamsError) && error instanceof CamsRequestNotSentError,
     );
   });

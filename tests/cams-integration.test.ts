@@ -7,9 +7,11 @@ import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
-import { handler } from '../functions/get-flow-preview-url/index.js';
+import type { Env } from '../shared/config.js';
 import { useCamsSimulator } from './fixtures/cams.js';
-import { captureLogs, directEvent, fcContext, ROLE_CREDENTIALS, setEnv } from './fixtures/fc.js';
+import { FakeClock } from './fixtures/clock.js';
+import { directEvent, fcContext, ROLE_CREDENTIALS } from './fixtures/fc.js';
+import { buildFunction, type FunctionUnderTest, useFunction } from './fixtures/function.js';
 
 const ROTATED = {
   accessKeyId: 'STS.NTestRoleKeyId0002',
@@ -17,19 +19,25 @@ const ROTATED = {
   securityToken: 'CAIS-test-security-token-0002',
 };
 
-const cams = useCamsSimulator({
-  credentials: [ROLE_CREDENTIALS, ROTATED],
-  // These tests drive CAMS's own throttling (other callers in the account share its quota), so the function's
-  // limiter and refresh interval stand aside here; tests/redis-*.test.ts cover them.
-  env: {
-    CAMS_TIMEOUT_MS: '400',
-    CORS_ALLOWED_ORIGINS: undefined,
-    CAMS_RATE_LIMIT_PER_SECOND: '1000',
-    PREVIEW_REFRESH_INTERVAL_S: '0',
-  },
+// One clock for the function and the simulator: back-offs and the simulator's 5/s window pass without waiting.
+let clock = new FakeClock();
+const cams = useCamsSimulator({ credentials: [ROLE_CREDENTIALS, ROTATED], now: () => clock.now() });
+// These tests drive CAMS's own throttling (other callers in the account share its quota), so the function's
+// limiter and refresh interval stand aside here; tests/redis-*.test.ts cover them.
+const ENV = (): Env => ({
+  CAMS_ENDPOINT: cams.url,
+  CAMS_TIMEOUT_MS: '400',
+  CAMS_RATE_LIMIT_PER_SECOND: '1000',
+  PREVIEW_REFRESH_INTERVAL_S: '0',
 });
+const fn = useFunction(ENV, () => {
+  clock = new FakeClock({ start: Date.now() });
+  return { clock };
+});
+/** Another instance, on the running test's clock, for a CAMS at another endpoint or other settings. */
+const instance = (env: Env): FunctionUnderTest => buildFunction({ ...ENV(), ...env }, { clock });
 
-const invoke = (payload: unknown, context = fcContext()) => handler(directEvent(payload), context);
+const invoke = (payload: unknown, context = fcContext()) => fn().invoke(directEvent(payload), context);
 
 describe('handler ↔ CAMS simulator', () => {
   it('signs with V3 and the STS token, and gets a preview', async () => {
@@ -86,11 +94,13 @@ describe('handler ↔ CAMS simulator', () => {
   for (const businessErrorStatus of [400, 200] as const) {
     it(`maps each documented error code sent as HTTP ${businessErrorStatus}`, async () => {
       const sim = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS], businessErrorStatus });
-      const restore = setEnv({ CAMS_ENDPOINT: sim.url });
+      const other = instance({ CAMS_ENDPOINT: sim.url });
       try {
         const outcomes: Array<[string, unknown, unknown]> = [];
         for (const flowId of ['denied-flow', 'unsubscribed-flow', 'foreign-flow', 'throttled-flow']) {
-          const result = (await invoke({ flowId })) as { error: { code: string; status: number } };
+          const result = (await other.invoke(directEvent({ flowId }))) as {
+            error: { code: string; status: number };
+          };
           outcomes.push([flowId, result.error.status, result.error.code]);
         }
         deepStrictEqual(outcomes, [
@@ -104,29 +114,26 @@ describe('handler ↔ CAMS simulator', () => {
           true,
         );
       } finally {
-        restore();
         await sim.stop();
       }
     });
   }
 
   it('waits out the simulator’s 5 requests/second limit with its TimeLeft hint, and logs the retry', async () => {
-    const { lines } = await captureLogs(async () => {
-      for (let i = 0; i < 6; i += 1) {
-        const result = (await invoke({ flowId: 'welcome-flow', refresh: true })) as { error?: unknown };
-        strictEqual(result.error, undefined);
-      }
-    });
+    for (let i = 0; i < 6; i += 1) {
+      const result = (await invoke({ flowId: 'welcome-flow', refresh: true })) as { error?: unknown };
+      strictEqual(result.error, undefined);
+    }
     deepStrictEqual(
       cams.calls.map((c) => c.code),
       ['OK', 'OK', 'OK', 'OK', 'OK', 'System.LimitControl', 'OK'],
     );
-    const retried = JSON.parse(lines[5] ?? '{}');
-    strictEqual(retried.camsCalls, 2);
-    strictEqual(retried.retries.length, 1);
-    strictEqual(retried.retries[0].attempt, 1);
-    strictEqual(retried.retries[0].reason, 'System.LimitControl');
-    strictEqual(retried.retries[0].delayMs >= 0 && retried.retries[0].delayMs <= 1100, true);
+    // The function's own limiter (1000/s here) spaces its calls 2 ms apart; the sixth, 10 ms after the first, is
+    // throttled with TimeLeft 990 ms and waits exactly that plus the jitter (0.5 × 100 ms): the window has passed.
+    deepStrictEqual(clock.sleeps, [2, 2, 2, 2, 2, 1040]);
+    const retried = fn().logs()[5];
+    strictEqual(retried?.camsCalls, 2);
+    deepStrictEqual(retried?.['retries'], [{ attempt: 1, reason: 'System.LimitControl', delayMs: 1040 }]);
   });
 
   it('answers 429 when the limit outlasts the deadline', async () => {
@@ -135,7 +142,16 @@ describe('handler ↔ CAMS simulator', () => {
       { flowId: 'welcome-flow', refresh: true },
       fcContext({ function: { timeout: 0.5 } }),
     );
-    strictEqual((result as { error: { status: number } }).error.status, 429);
+    // 300 ms to answer in: the 1040 ms wait for the next window does not fit, so it answers at once.
+    deepStrictEqual(result, {
+      error: {
+        code: 'System.LimitControl',
+        message: 'CAMS is throttling requests; retry after 1 s',
+        status: 429,
+        requestId: cams.calls.at(-1)?.requestId,
+      },
+    });
+    deepStrictEqual(clock.sleeps, [2, 2, 2, 2, 2]);
   });
 
   const failures: Array<[string, Parameters<CamsSimulator['script']>[0], number, string, number]> = [
@@ -162,7 +178,6 @@ describe('handler ↔ CAMS simulator', () => {
       4,
     ],
     ['a connection reset', { kind: 'reset' }, 502, 'CamsUnavailable', 4],
-    ['a slow answer', { kind: 'delay', ms: 800 }, 504, 'CamsTimeout', 1],
   ];
   for (const [what, step, status, code, attempts] of failures) {
     it(`maps ${what} to ${status} ${code} after ${attempts} attempt(s)`, async () => {
@@ -172,8 +187,22 @@ describe('handler ↔ CAMS simulator', () => {
       };
       deepStrictEqual([result.error.status, result.error.code], [status, code]);
       strictEqual(4 - cams.pendingScript, attempts);
+      // Full jitter at the clock's 0.5: half of 100, 200 and 400 ms between the attempts.
+      deepStrictEqual(clock.sleeps, attempts === 4 ? [50, 100, 200] : []);
     });
   }
+
+  it('maps a slow answer to 504 CamsTimeout after 1 attempt', async () => {
+    // The attempt's own timeout is real time (the SDK's socket): a short one keeps the wait short.
+    const short = instance({ CAMS_TIMEOUT_MS: '100' });
+    const step = { kind: 'delay', ms: 300 } as const;
+    cams.script(step, step, step, step);
+    deepStrictEqual(await short.invoke(directEvent({ flowId: 'welcome-flow' })), {
+      error: { code: 'CamsTimeout', message: 'CAMS did not answer in time', status: 504 },
+    });
+    strictEqual(4 - cams.pendingScript, 1);
+    deepStrictEqual(short.logs()[0]?.error?.cams, { kind: 'timeout', timeoutMs: 100 });
+  });
 
   it('recovers when a retry succeeds after a reset (a stale pooled socket)', async () => {
     cams.script({ kind: 'reset' });
@@ -206,9 +235,9 @@ describe('handler ↔ CAMS simulator', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const fast = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS], rateLimitPerSecond: 0 });
-    const restore = setEnv({ CAMS_ENDPOINT: fast.url, CAMS_TIMEOUT_MS: '30000' });
+    const long = instance({ CAMS_ENDPOINT: fast.url, CAMS_TIMEOUT_MS: '30000' });
     try {
-      const call = () => invoke({ flowId: 'welcome-flow', refresh: true });
+      const call = () => long.invoke(directEvent({ flowId: 'welcome-flow', refresh: true }));
       for (let i = 0; i < 50; i += 1) await call();
       gc();
       const before = process.memoryUsage().heapUsed;
@@ -219,7 +248,6 @@ describe('handler ↔ CAMS simulator', () => {
       // Held until the SDK's timer fires, a finished call keeps about 9 KB alive.
       strictEqual(perCall < 3000, true, `${perCall.toFixed(0)} bytes retained per call`);
     } finally {
-      restore();
       await fast.stop();
     }
   });
@@ -234,7 +262,7 @@ describe('handler ↔ CAMS simulator', () => {
         Data: {
           FlowId: 'other',
           PreviewUrl: 'https://x.example/p',
-          PreviewUrlExpires: Date.now() + 86_400_000 * 2,
+          PreviewUrlExpires: clock.now() + 86_400_000 * 2,
         },
       },
     });
@@ -246,14 +274,11 @@ describe('handler ↔ CAMS simulator', () => {
   });
 
   it('answers 502 CamsUnavailable when nothing listens at CAMS_ENDPOINT', async () => {
-    const restore = setEnv({ CAMS_ENDPOINT: 'http://127.0.0.1:9' });
-    try {
-      deepStrictEqual(await invoke({ flowId: 'welcome-flow' }), {
-        error: { code: 'CamsUnavailable', message: 'CAMS could not be reached', status: 502 },
-      });
-    } finally {
-      restore();
-    }
+    const nowhere = instance({ CAMS_ENDPOINT: 'http://127.0.0.1:9' });
+    deepStrictEqual(await nowhere.invoke(directEvent({ flowId: 'welcome-flow' })), {
+      error: { code: 'CamsUnavailable', message: 'CAMS could not be reached', status: 502 },
+    });
+    strictEqual(nowhere.logs()[0]?.camsCalls, 4);
   });
 
   it('is refused by CAMS when the clocks disagree by more than 15 minutes', async () => {
@@ -261,21 +286,20 @@ describe('handler ↔ CAMS simulator', () => {
       credentials: [ROLE_CREDENTIALS],
       now: () => Date.now() + 20 * 60_000,
     });
-    const restore = setEnv({ CAMS_ENDPOINT: skewed.url });
     try {
-      const result = (await invoke({ flowId: 'welcome-flow' })) as { error: { message: string } };
+      const result = (await instance({ CAMS_ENDPOINT: skewed.url }).invoke(
+        directEvent({ flowId: 'welcome-flow' }),
+      )) as { error: { message: string } };
       strictEqual(result.error.message, 'CAMS answered with error InvalidTimeStamp.Expired (HTTP 400)');
     } finally {
-      restore();
       await skewed.stop();
     }
   });
 
   it('logs one JSON line per invocation with the CAMS RequestId, and the denial summary without AccessDeniedDetail', async () => {
-    const { lines } = await captureLogs(async () => {
-      await invoke({ flowId: 'welcome-flow' });
-      await invoke({ flowId: 'denied-flow' });
-    });
+    await invoke({ flowId: 'welcome-flow' });
+    await invoke({ flowId: 'denied-flow' });
+    const { lines } = fn();
     strictEqual(lines.length, 2);
     const [ok, denied] = lines.map((line) => JSON.parse(line));
     deepStrictEqual(

@@ -51,7 +51,7 @@ describe('the caller module, hardened', () => {
         res.write('{"flowId":');
       };
       const started = Date.now();
-      await rejects(call(300), { name: 'FunctionComputeError', kind: 'timeout', code: 'Timeout' });
+      await rejects(call(200), { name: 'FunctionComputeError', kind: 'timeout', code: 'Timeout' });
       ok(Date.now() - started < 2000);
     });
 

@@ -16,10 +16,12 @@ import {
   invokeFlowPreview,
 } from '../client/index.js';
 import { FcSimulator } from '../dev/fc-simulator.js';
-import { handler } from '../functions/get-flow-preview-url/index.js';
+import type { FcHandler } from '../shared/fc/adapter.js';
 import type { FlowPreview as FunctionFlowPreview } from '../shared/preview/get-flow-preview.js';
 import { useCamsSimulator } from './fixtures/cams.js';
+import { FakeClock } from './fixtures/clock.js';
 import { ROLE_CREDENTIALS } from './fixtures/fc.js';
+import { useFunction } from './fixtures/function.js';
 
 // client/ is copied into other projects on its own, so it declares the answer type itself: tsc keeps the two equal.
 type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -32,10 +34,19 @@ const CALLER = {
 };
 const ACCOUNT = '1234567890123456';
 
+// One clock for the function and the simulator: the 5/s budget's waits between CAMS calls pass at once.
+let clock = new FakeClock();
+const cams = useCamsSimulator({ now: () => clock.now() });
 // No refresh interval: 'passes refresh through' refreshes right after a fetch (tests/redis-refresh covers it).
-const cams = useCamsSimulator({
-  env: { CAMS_TIMEOUT_MS: '1000', CORS_ALLOWED_ORIGINS: undefined, PREVIEW_REFRESH_INTERVAL_S: '0' },
-});
+// A fresh instance per test (an empty cache), behind the front door that was started once.
+const fn = useFunction(
+  () => ({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '1000', PREVIEW_REFRESH_INTERVAL_S: '0' }),
+  () => {
+    clock = new FakeClock({ start: Date.now() });
+    return { clock };
+  },
+);
+const handler: FcHandler = (event, context) => fn().handler(event, context);
 let fc: FcSimulator;
 
 before(async () => {
@@ -52,7 +63,8 @@ before(async () => {
         roleCredentials: ROLE_CREDENTIALS,
       },
       'flow-preview-slow': {
-        handler: () => new Promise((resolve) => setTimeout(() => resolve({}), 2000)),
+        // Answers after the caller has given up; the timer does not hold the test process open.
+        handler: () => new Promise((resolve) => setTimeout(() => resolve({}), 2000).unref()),
         roleCredentials: ROLE_CREDENTIALS,
       },
     },

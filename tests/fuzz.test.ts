@@ -9,12 +9,12 @@ import { ok, strictEqual } from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
-import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
+import type { Env } from '../shared/config.js';
 import { decodeInvocation } from '../shared/fc/event.js';
-import { logSink } from '../shared/fc/log.js';
-import { PREVIEW_LINK_PARAMS } from '../shared/preview/preview-link.js';
 import { isRecord } from '../shared/is-record.js';
-import { setEnv } from './fixtures/fc.js';
+import { PREVIEW_LINK_PARAMS } from '../shared/preview/preview-link.js';
+import { FakeClock } from './fixtures/clock.js';
+import { buildFunction, type FunctionUnderTest } from './fixtures/function.js';
 
 const ROLE = {
   accessKeyId: 'STS.FUZZ-AKID-5a1c9e',
@@ -207,15 +207,14 @@ const anyEvent = fc.oneof(
 );
 
 let cams: CamsSimulator;
-let restoreEnv: () => void;
+let env: Env;
 const logLines: string[] = [];
+// Back-offs (a throttled flow is retried until its deadline) pass at once; the simulator keeps real time.
+const clock = new FakeClock({ start: Date.now() });
 
 before(async () => {
-  logSink.write = (line) => {
-    logLines.push(line);
-  };
   cams = await startCamsSimulator({ credentials: [ROLE, ENV_KEYS], rateLimitPerSecond: 0 });
-  restoreEnv = setEnv({
+  env = {
     CAMS_ENDPOINT: cams.url,
     CAMS_TIMEOUT_MS: '1000',
     // The simulator has no limit here; the function's own limiter (5/s by default) would only slow 10,000 events.
@@ -223,10 +222,9 @@ before(async () => {
     CORS_ALLOWED_ORIGINS: 'https://app.example.com',
     ALIBABA_CLOUD_ACCESS_KEY_ID: ENV_KEYS.accessKeyId,
     ALIBABA_CLOUD_ACCESS_KEY_SECRET: ENV_KEYS.accessKeySecret,
-  });
+  };
 });
 after(async () => {
-  restoreEnv();
   await cams.stop();
 });
 
@@ -259,16 +257,26 @@ function check(event: Buffer, result: unknown): number {
 describe('the handler under generated input', () => {
   it(`never throws, answers valid JSON, spares CAMS for invalid input and leaks nothing (${RUNS} events)`, async () => {
     let statuses = new Map<number, number>();
+    const instance = () => buildFunction(env, { clock, onLine: (line) => logLines.push(line) });
+    let fn: FunctionUnderTest | undefined;
     await fc.assert(
       fc.asyncProperty(anyEvent, fc.boolean(), async (event, withRoleKeys) => {
-        previewCache.clear();
+        // An empty cache for every event, so every valid request reaches CAMS: a new instance once one has kept a
+        // link (only a 200 does).
+        if (fn === undefined || fn.logs().some((line) => line.status === 200)) fn = instance();
+        fn.lines.length = 0;
         const before = cams.calls.length;
         // A 1 s function: a throttled flow answers 429 at once instead of waiting for the next slot.
         const context = withRoleKeys
           ? { requestId: 'fuzz-1', credentials: ROLE, function: { timeout: 1 } }
           : { requestId: 'fuzz-1', function: { timeout: 1 } };
-        const result = await handler(event, context);
+        const result = await fn.handler(event, context);
         const status = check(event, result);
+        // One log line per invocation, valid JSON, saying what was answered.
+        strictEqual(fn.lines.length, 1);
+        const line = JSON.parse(fn.lines[0] ?? '') as Record<string, unknown>;
+        strictEqual(line['status'], status);
+        strictEqual(line['requestId'], 'fuzz-1');
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         if (status === 400 || status === 404 || status === 405 || status === 204) {
           // A 404 can be CAMS's Unknown.ResourceOwnerId; only route 404s must leave CAMS alone.

@@ -6,9 +6,11 @@
 import { ok, strictEqual } from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type CamsSimulator, type ScriptedStep, startCamsSimulator } from '../dev/cams-simulator.js';
-import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
+import type { Env } from '../shared/config.js';
 import type { FcContext } from '../shared/fc/event.js';
-import { captureLogs, directEvent, httpEvent, setEnv } from './fixtures/fc.js';
+import { FakeClock } from './fixtures/clock.js';
+import { directEvent, httpEvent } from './fixtures/fc.js';
+import { buildFunction } from './fixtures/function.js';
 
 const ROLE = {
   accessKeyId: 'STS.LEAKCHECK-AKID-9d2e',
@@ -35,7 +37,7 @@ interface Scenario {
   event: Buffer;
   script?: ScriptedStep[];
   context?: FcContext;
-  env?: Record<string, string | undefined>;
+  env?: Env;
 }
 
 const context = (extra: Partial<FcContext> = {}): FcContext => ({
@@ -112,65 +114,72 @@ const scenarios: Scenario[] = [
   {
     name: '504',
     event: httpEvent(),
-    script: [{ kind: 'delay', ms: 3000 }],
+    // The attempt's own timeout is real time (the SDK's socket): a short one keeps the wait short.
+    script: [{ kind: 'delay', ms: 1000 }],
     context: context({ function: { timeout: 1 } }),
+    env: { CAMS_TIMEOUT_MS: '100' },
   },
 ];
 
 let cams: CamsSimulator;
-let restoreEnv: () => void;
+// One clock for the function and the simulator: back-offs and the simulator's 5/s window pass without waiting.
+let clock = new FakeClock();
 
 before(async () => {
-  cams = await startCamsSimulator({ credentials: [ROLE, ENV] });
-  restoreEnv = setEnv({
-    CAMS_ENDPOINT: cams.url,
-    CAMS_TIMEOUT_MS: '500',
-    CORS_ALLOWED_ORIGINS: 'https://app.example.com',
-    ALIBABA_CLOUD_ACCESS_KEY_ID: ENV.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: ENV.accessKeySecret,
-    ALIBABA_CLOUD_SECURITY_TOKEN: ENV.securityToken,
-  });
+  cams = await startCamsSimulator({ credentials: [ROLE, ENV], now: () => clock.now() });
 });
 after(async () => {
-  restoreEnv();
   await cams.stop();
 });
+
+/** A fresh instance (an empty cache) with the scenario's settings, on a fresh clock. */
+function instance(env: Env = {}) {
+  clock = new FakeClock({ start: Date.now() });
+  return buildFunction(
+    {
+      CAMS_ENDPOINT: cams.url,
+      CAMS_TIMEOUT_MS: '500',
+      CORS_ALLOWED_ORIGINS: 'https://app.example.com',
+      ALIBABA_CLOUD_ACCESS_KEY_ID: ENV.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: ENV.accessKeySecret,
+      ALIBABA_CLOUD_SECURITY_TOKEN: ENV.securityToken,
+      ...env,
+    },
+    { clock },
+  );
+}
 
 describe('no secret in any response or log line', () => {
   for (const scenario of scenarios) {
     it(`leaks nothing: ${scenario.name}`, async () => {
       cams.reset();
-      previewCache.clear();
       cams.script(...(scenario.script ?? []));
-      const restore = setEnv(scenario.env ?? {});
-      try {
-        const { result, lines } = await captureLogs(() =>
-          handler(scenario.event, scenario.context ?? context()),
-        );
-        const response = JSON.stringify(result);
-        strictEqual(lines.length, 1, 'one log line per invocation');
-        for (const secret of FORBIDDEN_IN_RESPONSES)
-          ok(!response.includes(secret), `the response contains ${secret}`);
-        for (const secret of FORBIDDEN)
-          ok(!lines[0]?.includes(secret), `the log line contains ${secret}: ${lines[0]}`);
-        // The scenario answered what its name says.
-        const status = /^\d+/.exec(scenario.name)?.[0];
-        ok(
-          response.includes(`"statusCode":${status}`) ||
-            response.includes(`"status":${status}`) ||
-            status === '200',
-          response,
-        );
-      } finally {
-        restore();
-      }
+      const fn = instance(scenario.env);
+      const result = await fn.handler(scenario.event, scenario.context ?? context());
+      const { lines } = fn;
+      const response = JSON.stringify(result);
+      strictEqual(lines.length, 1, 'one log line per invocation');
+      for (const secret of FORBIDDEN_IN_RESPONSES)
+        ok(!response.includes(secret), `the response contains ${secret}`);
+      for (const secret of FORBIDDEN)
+        ok(!lines[0]?.includes(secret), `the log line contains ${secret}: ${lines[0]}`);
+      // The scenario answered what its name says.
+      const status = /^\d+/.exec(scenario.name)?.[0];
+      ok(
+        response.includes(`"statusCode":${status}`) ||
+          response.includes(`"status":${status}`) ||
+          status === '200',
+        response,
+      );
+      strictEqual(fn.logs()[0]?.status, Number(status));
     });
   }
 
   it('redacts a key that reaches the log through an error message', async () => {
     const crash = scenarios.find((s) => s.name === '500 crash');
     ok(crash);
-    const { lines } = await captureLogs(() => handler(crash.event, crash.context ?? context()));
-    ok(lines[0]?.includes('crash with [REDACTED] and [REDACTED] in it'), lines[0]);
+    const fn = instance();
+    await fn.handler(crash.event, crash.context ?? context());
+    ok(fn.lines[0]?.includes('crash with [REDACTED] and [REDACTED] in it'), fn.lines[0]);
   });
 });

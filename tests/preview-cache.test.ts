@@ -1,11 +1,12 @@
 /** The preview cache and single-flight: as units, and through the composed handler against the simulator. */
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { handler } from '../functions/get-flow-preview-url/index.js';
 import { SingleFlight } from '../shared/preview/single-flight.js';
 import { MemoryPreviewCache } from '../shared/store/memory.js';
 import { useCamsSimulator } from './fixtures/cams.js';
-import { asHttp, directEvent, fcContext, httpEvent } from './fixtures/fc.js';
+import { FakeClock } from './fixtures/clock.js';
+import { directEvent } from './fixtures/fc.js';
+import { useFunction } from './fixtures/function.js';
 
 const preview = (flowId: string) => ({
   flowId,
@@ -67,13 +68,21 @@ describe('SingleFlight', () => {
 });
 
 describe('the handler’s cache', () => {
-  const cams = useCamsSimulator({
-    // Refreshes here are the caller's every time; tests/refresh-interval.test.ts covers the interval.
-    env: { CAMS_TIMEOUT_MS: '500', CORS_ALLOWED_ORIGINS: undefined, PREVIEW_REFRESH_INTERVAL_S: '0' },
-  });
+  // One clock for the function and the simulator: the 5/s budget's waits between CAMS calls pass at once.
+  let clock = new FakeClock();
+  const cams = useCamsSimulator({ now: () => clock.now() });
+  // A fresh instance (an empty cache) per test. Refreshes here are the caller's every time; redis-refresh.test.ts
+  // covers the interval.
+  const fn = useFunction(
+    () => ({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '500', PREVIEW_REFRESH_INTERVAL_S: '0' }),
+    () => {
+      clock = new FakeClock({ start: Date.now() });
+      return { clock };
+    },
+  );
 
-  const get = async (headers: Record<string, string> = {}) =>
-    asHttp(await handler(httpEvent({ headers }), fcContext()));
+  const get = (headers: Record<string, string> = {}) => fn().http({ headers });
+  const handler = (event: Buffer) => fn().invoke(event);
 
   it('calls CAMS once per flow and then serves the link from the cache, saying so', async () => {
     const first = await get();
@@ -99,19 +108,19 @@ describe('the handler’s cache', () => {
   });
 
   it('fetches a fresh link for "refresh": true on direct invocation, and rejects a non-boolean refresh', async () => {
-    await handler(directEvent({ flowId: 'welcome-flow' }), fcContext());
-    await handler(directEvent({ flowId: 'welcome-flow', refresh: true }), fcContext());
+    await handler(directEvent({ flowId: 'welcome-flow' }));
+    await handler(directEvent({ flowId: 'welcome-flow', refresh: true }));
     strictEqual(cams.calls.length, 2);
-    deepStrictEqual(await handler(directEvent({ flowId: 'welcome-flow', refresh: 'yes' }), fcContext()), {
+    deepStrictEqual(await handler(directEvent({ flowId: 'welcome-flow', refresh: 'yes' })), {
       error: { code: 'InvalidRequest', message: 'refresh must be true or false', status: 400 },
     });
     strictEqual(cams.calls.length, 2);
   });
 
   it('keys the cache by custSpaceId as well as flowId', async () => {
-    await handler(directEvent({ flowId: 'welcome-flow', custSpaceId: 'space-a' }), fcContext());
-    await handler(directEvent({ flowId: 'welcome-flow', custSpaceId: 'space-b' }), fcContext());
-    await handler(directEvent({ flowId: 'welcome-flow', custSpaceId: 'space-a' }), fcContext());
+    await handler(directEvent({ flowId: 'welcome-flow', custSpaceId: 'space-a' }));
+    await handler(directEvent({ flowId: 'welcome-flow', custSpaceId: 'space-b' }));
+    await handler(directEvent({ flowId: 'welcome-flow', custSpaceId: 'space-a' }));
     deepStrictEqual(
       cams.calls.map((c) => c.params['CustSpaceId']),
       ['space-a', 'space-b'],
@@ -145,7 +154,7 @@ describe('the handler’s cache', () => {
       body: {
         RequestId: 'R1',
         Code: 'OK',
-        Data: { FlowId: 'welcome-flow', PreviewUrl: 'https://x/p', PreviewUrlExpires: Date.now() + 60_000 },
+        Data: { FlowId: 'welcome-flow', PreviewUrl: 'https://x/p', PreviewUrlExpires: clock.now() + 60_000 },
       },
     });
     const soon = await get();
@@ -155,7 +164,7 @@ describe('the handler’s cache', () => {
   });
 
   it('marks errors no-store', async () => {
-    const response = asHttp(await handler(httpEvent({ path: '/flows/bad.id/preview-url' }), fcContext()));
+    const response = await fn().http({ path: '/flows/bad.id/preview-url' });
     strictEqual(response.headers['Cache-Control'], 'no-store');
     strictEqual(response.headers['X-Cache'], undefined);
   });

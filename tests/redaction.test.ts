@@ -7,6 +7,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { processSecrets } from '../shared/config.js';
 import { REDACTED, Redactor, redact, redactJson } from '../shared/secrets.js';
+import type { HttpEventInit } from './fixtures/fc.js';
+import { buildFunction, type FunctionUnderTest } from './fixtures/function.js';
+import { AUDIENCE, ISSUER, jwks, makeKey, SPACE_CLAIM } from './fixtures/jwt.js';
 
 /**
  * Secrets use only the letters a–d (a small alphabet forces overlaps and containment); filler uses none of them,
@@ -166,5 +169,95 @@ describe('the secrets the process knows', () => {
     deepStrictEqual(processSecrets({ REDIS_URL: 'redis://:hunter2-pw@bad host:99999' }), ['hunter2-pw']);
     deepStrictEqual(processSecrets({ REDIS_URL: 'redis://r-abc:6379' }), []);
     deepStrictEqual(processSecrets({ REDIS_URL: 'redis://user@r-abc:6379' }), []);
+  });
+});
+
+describe('a caller cannot rewrite its own log line', () => {
+  // Caller identity on, so Authorization is read: it used to be redacted from the line as if it were a secret.
+  let fn: FunctionUnderTest;
+  const build = async () =>
+    buildFunction({
+      JWT_JWKS: jwks(await makeKey('ES256', 'k1')),
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      JWT_SPACE_CLAIM: SPACE_CLAIM,
+      // Never reached: no token here is valid.
+      CAMS_ENDPOINT: 'http://127.0.0.1:9',
+    });
+  /** Every field a line of an answered HTTP request carries, whatever the answer. */
+  const FIELDS = [
+    'time',
+    'level',
+    'message',
+    'requestId',
+    'traceId',
+    'kind',
+    'status',
+    'outcome',
+    'latencyMs',
+  ];
+
+  /** Asks once and returns the one line written, checked: JSON, every field there, nothing blanked. */
+  async function lineFor(init: HttpEventInit): Promise<Record<string, unknown>> {
+    fn.lines.length = 0;
+    const response = await fn.http(init);
+    strictEqual(fn.lines.length, 1);
+    const raw = fn.lines[0] ?? '';
+    ok(raw.endsWith('\n') && !raw.slice(0, -1).includes('\n'), 'one line');
+    const line = JSON.parse(raw) as Record<string, unknown>;
+    for (const field of FIELDS) ok(field in line, `the line lost ${field}: ${raw}`);
+    strictEqual(new Date(line['time'] as string).toISOString(), line['time'], raw);
+    strictEqual(line['status'], response.statusCode);
+    strictEqual(line['outcome'], (response.json as { error?: { code?: string } }).error?.code ?? 'OK');
+    ok(!raw.includes(REDACTED), `a caller's value was redacted: ${raw}`);
+    return line;
+  }
+
+  it('keeps the line whole for the Authorization values that rewrote it', async () => {
+    fn = await build();
+    for (const authorization of [
+      'Bearer 2026',
+      'Bearer status',
+      '401,',
+      'Bearer GetFlowPreviewUrl',
+      'Bearer "',
+    ]) {
+      const line = await lineFor({ headers: { Authorization: authorization } });
+      deepStrictEqual([line['status'], line['outcome']], [401, 'Unauthorized']);
+    }
+  });
+
+  it('stays valid JSON with every field, whatever header and query values a caller sends', async () => {
+    fn = await build();
+    // A line as this function writes it: a caller's values cut from it are what could rewrite it.
+    await fn.http({ headers: { Authorization: 'Bearer x' } });
+    const template = `${fn.lines[0] ?? ''}\\"{}[],:0123456789 ${REDACTED}`;
+    const piece = fc
+      .tuple(fc.nat({ max: template.length }), fc.integer({ min: 1, max: 40 }))
+      .map(([from, length]) => template.slice(from, from + length));
+    const value = fc.oneof(
+      piece,
+      piece.map((p) => `Bearer ${p}`),
+      fc.string({ maxLength: 60 }),
+    );
+    const headerName = fc.oneof(
+      fc.constantFrom('Authorization', 'authorization', 'Origin', 'traceparent', 'Cache-Control', 'X-Any'),
+      fc.string({ minLength: 1, maxLength: 20 }),
+    );
+    const queryName = fc.oneof(
+      fc.constantFrom('custSpaceId', 'flow_action_payload', 'debug'),
+      fc.string({ maxLength: 12 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.dictionary(headerName, value, { maxKeys: 4 }),
+        fc.dictionary(queryName, value, { maxKeys: 3 }),
+        fc.oneof(fc.constant('welcome-flow'), piece.map(encodeURIComponent)),
+        async (headers, query, flowId) => {
+          await lineFor({ path: `/flows/${flowId}/preview-url`, headers, query });
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

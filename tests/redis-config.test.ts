@@ -1,10 +1,12 @@
 /** The fleet settings: REDIS_URL and friends, validated once, with named failures that never quote a password. */
 import { deepStrictEqual, ok, strictEqual, throws } from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadFleetConfig } from '../shared/config.js';
-import { ConfigError } from '../shared/errors.js';
+import { type Env, type FleetConfig, loadConfig } from '../shared/config.js';
+import { ConfigError } from '../shared/config-error.js';
 
-describe('loadFleetConfig', () => {
+const loadFleetConfig = (env: Env): FleetConfig => loadConfig(env).fleet;
+
+describe('loadConfig(env).fleet', () => {
   it('defaults to memory, 5 calls/s, a 15-minute max age and a 60 s refresh interval', () => {
     deepStrictEqual(loadFleetConfig({}), {
       redis: undefined,
@@ -36,7 +38,7 @@ describe('loadFleetConfig', () => {
   });
 
   const bad: Array<[Record<string, string>, RegExp]> = [
-    [{ REDIS_URL: 'http://cache:6379' }, /^REDIS_URL must start with redis:\/\/ or rediss:\/\/ \(TLS\), got/],
+    [{ REDIS_URL: 'http://cache:6379' }, /^REDIS_URL must start with redis:\/\/ or rediss:\/\/ \(TLS\)$/],
     [{ REDIS_URL: 'redis://cache:6379/db?x=1' }, /^REDIS_URL may only end with a database number/],
     [{ REDIS_URL: 'cache:6379' }, /^REDIS_URL must start with redis:\/\//],
     [{ REDIS_URL: 'redis://c', REDIS_KEY_PREFIX: 'a{b}' }, /^REDIS_KEY_PREFIX must be at most 64 characters/],
@@ -58,6 +60,16 @@ describe('loadFleetConfig', () => {
     });
   }
 
+  it('never quotes a REDIS_URL in the log detail, with or without a password', () => {
+    for (const url of ['http://cache:6379', 'redis://cache:6379/db?x=1', 'redis://:pw@', 'not a url']) {
+      throws(
+        () => loadFleetConfig({ REDIS_URL: url }),
+        (error: unknown) =>
+          error instanceof ConfigError && error.detail === error.message && !error.detail.includes(url),
+      );
+    }
+  });
+
   it('never quotes a URL that carries a password, not even in the log detail', () => {
     const error = (() => {
       try {
@@ -70,5 +82,6 @@ describe('loadFleetConfig', () => {
     ok(error instanceof ConfigError);
     strictEqual(error.message, 'REDIS_URL must start with redis:// or rediss:// (TLS)');
     ok(!error.detail.includes('hunter2'));
+    ok(!error.detail.includes('cache:6379'));
   });
 });

@@ -101,7 +101,7 @@ export function createHandler(startup: ConfigResult, options: HandlerOptions = {
         }),
       )
       .use(jsonErrors())
-      .use(callerIdentity(config?.jwt))
+      .use(callerIdentity(config?.jwt, () => clock.now()))
       .handler(answerPreviewRequest),
   );
 }

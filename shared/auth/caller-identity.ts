@@ -31,9 +31,13 @@ function loadVerifier(): Promise<Verifier> {
   return verifier;
 }
 
-/** Verifies HTTP callers against `jwt`; without it (caller identity off) it lets every request through. */
+/**
+ * Verifies HTTP callers against `jwt`; without it (caller identity off) it lets every request through. `now` is the
+ * clock the invocation's deadline was set by (epoch ms).
+ */
 export function callerIdentity(
   jwt: JwtConfig | undefined,
+  now: () => number = Date.now,
 ): MiddlewareObj<unknown, unknown, Error, IdentifiedContext> {
   return {
     before: async (request) => {
@@ -41,7 +45,7 @@ export function callerIdentity(
       if (jwt === undefined || event.kind !== 'http' || event.method === 'OPTIONS') return;
       const token = bearerToken(event);
       const { verifyJwt } = await loadVerifier();
-      const verification = await beforeDeadline(verifyJwt(token, jwt), request.context.deadline);
+      const verification = await beforeDeadline(verifyJwt(token, jwt), request.context.deadline - now());
       if (verification.ok) {
         request.context.caller = verification.claims;
         return;
@@ -58,12 +62,12 @@ type Verification = Awaited<ReturnType<typeof verifyJwt>>;
  * A slow JWT_JWKS_URL (its fetch may take 3 s) must not outlast the invocation: past the deadline the keys count
  * as unavailable (503 with CORS), rather than FC stopping the function with no answer a browser can read.
  */
-function beforeDeadline(verification: Promise<Verification>, deadline: number): Promise<Verification> {
+function beforeDeadline(verification: Promise<Verification>, remainingMs: number): Promise<Verification> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<Verification>((resolve) => {
     timer = setTimeout(
       () => resolve({ ok: false, kind: 'unavailable', failure: { reason: 'deadline' } }),
-      Math.max(0, deadline - Date.now()),
+      Math.max(0, remainingMs),
     );
   });
   return Promise.race([verification, late]).finally(() => clearTimeout(timer));

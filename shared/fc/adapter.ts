@@ -86,8 +86,10 @@ export function fcAdapter(
       };
       base.log.appendKeys({ kind: invocation.kind });
       if (base.trace.parentId !== undefined) base.log.appendKeys({ parentSpanId: base.trace.parentId });
-      // The base goes in first, so that even a context that cannot be copied still yields a logged 500.
-      request.context = base as InvocationContext;
+      // The base goes in first, so that even a context that cannot be copied still yields a logged 500; with the
+      // keys read on their own, so that line can still redact them (the copy may fail on another field).
+      const credentials = readCredentials(fc);
+      request.context = (credentials === undefined ? base : { ...base, credentials }) as InvocationContext;
       // A fresh context object per invocation: callers may reuse theirs, and nothing here must leak into it.
       request.context = { ...(fc as InvocationContext), ...base };
     },
@@ -128,6 +130,14 @@ function serialise(event: unknown, response: unknown, context: InvocationContext
 
 function isReply(value: unknown): value is Reply {
   return isRecord(value) && typeof value['statusCode'] === 'number' && isRecord(value['headers']);
+}
+
+function readCredentials(context: FcContext): FcContext['credentials'] {
+  try {
+    return context.credentials;
+  } catch {
+    return undefined;
+  }
 }
 
 function readRequestId(context: FcContext): string | undefined {

@@ -91,6 +91,8 @@ function record(request: LogRequest, redactor: Redactor): Record<string, unknown
     message: 'GetFlowPreviewUrl',
     requestId: context.requestId,
     traceId: context.trace.traceId,
+    // Every line counts CAMS calls, as before the fields were collected: 0 when nothing reached the core.
+    camsCalls: 0,
     ...context.log.fields,
     status,
     outcome: errorBody ? errorBody['code'] : 'OK',

@@ -12,8 +12,8 @@ import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js
 import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
 import { decodeInvocation } from '../shared/fc/event.js';
 import { logSink } from '../shared/fc/log.js';
-import { PREVIEW_LINK_PARAMS } from '../shared/preview/preview-link.js';
 import { isRecord } from '../shared/is-record.js';
+import { PREVIEW_LINK_PARAMS } from '../shared/preview/preview-link.js';
 import { setEnv } from './fixtures/fc.js';
 
 const ROLE = {

@@ -389,6 +389,10 @@ export interface FleetConfig {
   readonly previewMaxAgeMs: number;
   /** A refresh (`Cache-Control: no-cache`) fetches a new link at most once per key per this interval, ms. */
   readonly refreshIntervalMs: number;
+  /** A lasting CAMS failure (not found, not allowed) is given to the key's other callers for this long, ms; 0: never. */
+  readonly failureTtlMs: number;
+  /** The budget is shared fairly between spaces (`CAMS_FAIR_SHARE=space`), or first come, first served (`off`). */
+  readonly fairShare: boolean;
 }
 
 export const DEFAULT_REDIS_KEY_PREFIX = 'flow-preview:';
@@ -401,6 +405,11 @@ export const DEFAULT_CAMS_RATE_LIMIT_PER_SECOND = 5;
  */
 export const DEFAULT_PREVIEW_MAX_AGE_S = 900;
 export const DEFAULT_REFRESH_INTERVAL_S = 60;
+/**
+ * 10 seconds: N instances asking for one flow CAMS does not know cost one CAMS call, and a role whose permission was
+ * just granted is served within 10 s.
+ */
+export const DEFAULT_FAILURE_CACHE_S = 10;
 
 /** Reads the fleet settings; throws `ConfigError` naming the variable on a bad value. */
 function readFleetConfig(env: Env): FleetConfig {
@@ -434,6 +443,15 @@ function readFleetConfig(env: Env): FleetConfig {
         integer: true,
         what: 'a whole number of seconds between 0 and 86400',
       }),
+    failureTtlMs:
+      1000 *
+      parseNumber(env, 'PREVIEW_FAILURE_CACHE_S', DEFAULT_FAILURE_CACHE_S, {
+        min: 0,
+        max: 300,
+        integer: true,
+        what: 'a whole number of seconds between 0 and 300',
+      }),
+    fairShare: readFairShare(env['CAMS_FAIR_SHARE']),
   };
 }
 
@@ -469,6 +487,17 @@ function readRedis(env: Env): RedisConfig | undefined {
     what: 'a whole number of milliseconds between 10 and 5000',
   });
   return { url, keyPrefix, commandTimeoutMs };
+}
+
+function readFairShare(raw: string | undefined): boolean {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value === 'space') return true;
+  if (value === 'off') return false;
+  throw new ConfigError(
+    'CAMS_FAIR_SHARE',
+    "must be 'space' (the default: each space gets a fair share) or 'off'",
+    value,
+  );
 }
 
 function parseNumber(

@@ -73,6 +73,8 @@ export function createHandler(startup: ConfigResult, options: HandlerOptions = {
         settings: {
           maxAgeMs: fleet.previewMaxAgeMs,
           refreshIntervalMs: fleet.refreshIntervalMs,
+          failureTtlMs: fleet.failureTtlMs,
+          fairShare: fleet.fairShare,
           camsTimeoutMs,
           ...(options.retryPolicy ? { retryPolicy: options.retryPolicy } : {}),
         },

@@ -6,6 +6,7 @@
  */
 import type { Credentials, Endpoint } from '../config.js';
 import type { CamsClient } from '../preview/ports.js';
+import { reviveCamsFailure } from './errors.js';
 
 type SdkClientModule = typeof import('./sdk-client.js');
 
@@ -22,5 +23,7 @@ export function createCamsClient(endpoint: Endpoint, credentials: Credentials): 
       client ??= sdk.createSdkCamsClient(endpoint, credentials);
       return client.fetchPreviewUrl(request, options);
     },
+    // Reading a kept failure needs no SDK: an instance answered from the cache alone never loads it.
+    reviveFailure: reviveCamsFailure,
   };
 }

@@ -3,6 +3,7 @@
  * the core reads only each error's `advice` (retry it? will it change soon?), the edge's error table only its
  * `failure` and `category`.
  */
+import { isRecord } from '../is-record.js';
 import type { FailureAdvice } from '../preview/ports.js';
 
 /** What the operator may learn from an `AccessDeniedDetail`: no principal ids, no encoded diagnostics. */
@@ -94,7 +95,7 @@ function adviceFor(failure: CamsFailure): FailureAdvice {
           },
         };
       }
-      if (category !== 'other') return { lasting: true };
+      if (category !== 'other') return { lasting: { record: { cams: failure } } };
       return RETRYABLE_STATUS.has(failure.httpStatus)
         ? { retry: { reason: `${failure.code} (HTTP ${failure.httpStatus})`, throttled: false } }
         : {};
@@ -110,6 +111,40 @@ function adviceFor(failure: CamsFailure): FailureAdvice {
     case 'timeout':
       return {};
   }
+}
+
+/** A CAMS error code is an identifier like `Throttling.User`; anything else is not trusted as one. */
+export const CAMS_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,79}$/;
+
+/**
+ * The `CamsError` a kept record stands for (see `CamsClient.reviveFailure`), or undefined for anything that is not
+ * a record of a lasting CAMS answer as this file writes them: what comes back from a shared store is checked.
+ */
+export function reviveCamsFailure(record: unknown): CamsError | undefined {
+  const failure = isRecord(record) ? record['cams'] : undefined;
+  if (!isRecord(failure) || failure['kind'] !== 'code') return undefined;
+  const { code, httpStatus, requestId, retryAfterMs, denied } = failure;
+  if (typeof code !== 'string' || !CAMS_CODE.test(code) || categoryOf(code) === 'other') return undefined;
+  if (typeof httpStatus !== 'number' || !Number.isInteger(httpStatus)) return undefined;
+  if (requestId !== undefined && typeof requestId !== 'string') return undefined;
+  return new CamsError({
+    kind: 'code',
+    code,
+    httpStatus,
+    requestId,
+    retryAfterMs: typeof retryAfterMs === 'number' ? retryAfterMs : undefined,
+    denied: readDenied(denied),
+  });
+}
+
+function readDenied(value: unknown): DeniedSummary | undefined {
+  if (!isRecord(value)) return undefined;
+  const summary: DeniedSummary = {};
+  for (const field of ['authAction', 'noPermissionType', 'policyType'] as const) {
+    const entry = value[field];
+    if (typeof entry === 'string' && CAMS_CODE.test(entry.replace(/:/g, '.'))) summary[field] = entry;
+  }
+  return summary;
 }
 
 function describeFailure(failure: CamsFailure): string {

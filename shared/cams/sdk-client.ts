@@ -10,7 +10,13 @@ import { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials, Endpoint } from '../config.js';
 import { isRecord } from '../is-record.js';
 import type { CamsClient, CamsPreview, FetchOptions, FlowPreviewRequest } from '../preview/ports.js';
-import { CamsError, CamsRequestNotSentError, type DeniedSummary } from './errors.js';
+import {
+  CAMS_CODE,
+  CamsError,
+  CamsRequestNotSentError,
+  type DeniedSummary,
+  reviveCamsFailure,
+} from './errors.js';
 import { openApiClient, rpcParams } from './openapi.js';
 import { endWireCall, traceWireCall, useNativeDoAction, type WireCall } from './sdk-workarounds.js';
 
@@ -31,6 +37,7 @@ export function createSdkCamsClient(endpoint: Endpoint, credentials: Credentials
   const client = clientFor(endpoint, credentials);
   return {
     fetchPreviewUrl: (request, options) => call(client, request, options),
+    reviveFailure: reviveCamsFailure,
   };
 }
 
@@ -156,9 +163,6 @@ function toCamsError(error: unknown, seen: WireCall, timeoutMs: number): Error {
 const SYSTEM_ERROR_CODE = /^E(?!RR_)[A-Z0-9]+(?:_[A-Z0-9]+)*$/;
 /** Node's codes for failures after the request left (`ERR_TLS_CERT_ALTNAME_INVALID`, `ERR_SSL_…`). */
 const NODE_ERROR_CODE = /^ERR_[A-Z0-9_]{1,60}$/;
-
-/** A CAMS error code is an identifier like `Throttling.User`; anything else is not trusted as one. */
-const CAMS_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,79}$/;
 
 function codeError(
   code: unknown,

@@ -7,8 +7,20 @@
  */
 import type { Clock } from './clock.js';
 import { DeadlineExceededError, RateLimitedError } from './errors.js';
-import type { CamsClient, FieldLog, FlowPreviewRequest, PreviewStores } from './ports.js';
-import { type CachedPreview, type PreviewCache, previewCacheKey } from './ports.js';
+import {
+  adviceOf,
+  type CachedPreview,
+  type CacheEntry,
+  type CamsClient,
+  type FieldLog,
+  type FlowPreviewRequest,
+  isCachedFailure,
+  MAX_LOOK_AGAIN_MS,
+  type PreviewCache,
+  type PreviewStores,
+  previewCacheKey,
+  type RateLimiter,
+} from './ports.js';
 import { callWithRetries, DEFAULT_RETRY_POLICY, type RetryPolicy, type RetryRecord } from './retry.js';
 import type { SingleFlight } from './single-flight.js';
 
@@ -47,6 +59,13 @@ export interface PreviewSettings {
   readonly refreshIntervalMs: number;
   /** Upper bound of one CAMS attempt. */
   readonly camsTimeoutMs: number;
+  /** A lasting failure (the flow is not there, the role may not ask) is kept this long for the key; 0: not kept. */
+  readonly failureTtlMs?: number;
+  /**
+   * Whether the CAMS budget is shared fairly between the spaces requests are for (default), or served first come,
+   * first served (`false`: every request draws on the account as one).
+   */
+  readonly fairShare?: boolean;
   readonly retryPolicy?: RetryPolicy;
 }
 
@@ -88,17 +107,31 @@ export async function getFlowPreview(
 ): Promise<FlowPreviewResult> {
   const { clock } = deps;
   const key = previewCacheKey(ask.scope, request.custSpaceId, request.flowId);
-  // A refresh is served the link fetched inside the interval: refresh can never become a CAMS call per request.
-  const usable = (entry: CachedPreview): boolean =>
-    !ask.refresh || clock.now() - entry.fetchedAt < deps.settings.refreshIntervalMs;
+  /**
+   * What the cache has for `key`: a link it may serve, nothing, or a lasting failure, thrown as CAMS gave it. A
+   * refresh is served the link fetched inside the interval: refresh can never become a CAMS call per request.
+   */
+  const lookUp = async (): Promise<CachedPreview | undefined> => {
+    const entry = await readCache(deps.stores.cache, key);
+    if (entry === undefined) return undefined;
+    if (isCachedFailure(entry)) {
+      const failure = deps.cams.reviveFailure(entry.failure);
+      if (failure === undefined) return undefined;
+      deps.log?.appendKeys({ cache: 'failure-hit' });
+      throw failure;
+    }
+    return !ask.refresh || clock.now() - entry.fetchedAt < deps.settings.refreshIntervalMs
+      ? entry
+      : undefined;
+  };
   const answer = (preview: CachedPreview, cache: CacheOutcome): FlowPreviewResult => {
     deps.log?.appendKeys({ cache });
     return toResult(preview, cache, clock.now());
   };
   deps.log?.appendKeys({ camsCalls: 0 });
-  const cached = await readCache(deps.stores.cache, key);
-  if (cached !== undefined && usable(cached)) return answer(cached, 'hit');
-  const { promise } = deps.inFlight.run(key, () => fetchOnce(request, key, usable, ask, deps));
+  const cached = await lookUp();
+  if (cached !== undefined) return answer(cached, 'hit');
+  const { promise } = deps.inFlight.run(key, () => fetchOnce(request, key, lookUp, ask, deps));
   const { preview, fetched } = await promise;
   return answer(preview, fetched ? (ask.refresh ? 'refresh' : 'miss') : 'hit');
 }
@@ -110,7 +143,7 @@ export async function getFlowPreview(
 async function fetchOnce(
   request: FlowPreviewRequest,
   key: string,
-  usable: (entry: CachedPreview) => boolean,
+  lookUp: () => Promise<CachedPreview | undefined>,
   ask: PreviewAsk,
   deps: FlowPreviewDeps,
 ): Promise<Fetched> {
@@ -126,9 +159,9 @@ async function fetchOnce(
     // A store that cannot answer must not stop the request: act as the holder.
     if (await lease.acquire(key, holder, ttlMs).catch(() => true)) {
       try {
-        // The previous holder may have just finished.
-        const again = await readCache(stores.cache, key);
-        if (again !== undefined && usable(again)) return { preview: again, fetched: false };
+        // The previous holder may have just finished (with a link, or a failure it shares).
+        const again = await lookUp();
+        if (again !== undefined) return { preview: again, fetched: false };
         return { preview: await callAndStore(request, key, ask, deps), fetched: true };
       } finally {
         await lease.release(key, holder).catch(() => undefined);
@@ -139,8 +172,8 @@ async function fetchOnce(
     }
     await clock.sleep(pollMs);
     pollMs = Math.min(LEASE_POLL_MS.max, Math.ceil(pollMs * 1.5));
-    const entry = await readCache(stores.cache, key);
-    if (entry !== undefined && usable(entry)) return { preview: entry, fetched: false };
+    const entry = await lookUp();
+    if (entry !== undefined) return { preview: entry, fetched: false };
   }
 }
 
@@ -155,14 +188,14 @@ async function callAndStore(
   const policy = settings.retryPolicy ?? DEFAULT_RETRY_POLICY;
   let camsCalls = 0;
   const retries: RetryRecord[] = [];
+  const space = settings.fairShare === false ? '' : (request.custSpaceId ?? '');
+  let slotWaitMs = 0;
   const answer = await callWithRetries(
     async (timeoutMs) => {
       if (stores.limiter !== undefined) {
-        const budget = ask.deadline - clock.now() - policy.minAttemptMs;
-        const slot = await stores.limiter.reserve(ask.scope, Math.max(0, budget));
-        // No slot before the deadline: answer now, without spending the account's quota on a doomed call.
-        if (!slot.granted) throw new RateLimitedError(slot.retryAfterMs);
-        if (slot.waitMs > 0) await clock.sleep(slot.waitMs);
+        const waited = await waitForSlot(stores.limiter, ask, space, policy.minAttemptMs, clock);
+        slotWaitMs += waited;
+        if (slotWaitMs > 0) log?.appendKeys({ slotWaitMs });
       }
       const left = Math.max(1, ask.deadline - clock.now());
       return deps.cams.fetchPreviewUrl(request, {
@@ -184,7 +217,10 @@ async function callAndStore(
         log?.appendKeys({ retries });
       },
     },
-  );
+  ).catch(async (error: unknown) => {
+    await keepLastingFailure(stores.cache, key, error, settings.failureTtlMs, clock);
+    throw error;
+  });
   const fetchedAt = clock.now();
   const preview: CachedPreview = { ...answer, fetchedAt };
   const validUntil = Math.min(
@@ -195,8 +231,50 @@ async function callAndStore(
   return preview;
 }
 
+/**
+ * Waits for this attempt's turn at the account's CAMS budget, looking again when the limiter says it may have come
+ * (at least every `MAX_LOOK_AGAIN_MS`, so the queue knows the waiter is alive). Resolves with the time waited; a
+ * turn that would come too late for one attempt before the deadline is a `RateLimitedError` at once, and the request
+ * holds no place in the queue (it never spends the account's quota on a doomed call).
+ */
+async function waitForSlot(
+  limiter: RateLimiter,
+  ask: PreviewAsk,
+  space: string,
+  minAttemptMs: number,
+  clock: Clock,
+): Promise<number> {
+  const ticket = { id: crypto.randomUUID(), space };
+  const started = clock.now();
+  for (;;) {
+    const budget = Math.max(0, ask.deadline - clock.now() - minAttemptMs);
+    const turn = await limiter.take(ask.scope, ticket, budget);
+    if (turn.state === 'granted') return clock.now() - started;
+    if (turn.state === 'refused') throw new RateLimitedError(turn.retryAfterMs);
+    await clock.sleep(Math.max(1, Math.min(turn.waitMs, MAX_LOOK_AGAIN_MS)));
+  }
+}
+
+/**
+ * A failure CAMS will give again for the next seconds (the flow is not there, the role may not ask) is kept for
+ * `ttlMs`, so the fleet's other callers of the key get it without a CAMS call each: the lease's waiters find it in
+ * the shared cache. Throttling, 5xx and timeouts are never kept (their advice is not `lasting`).
+ */
+async function keepLastingFailure(
+  cache: PreviewCache,
+  key: string,
+  error: unknown,
+  ttlMs: number | undefined,
+  clock: Clock,
+): Promise<void> {
+  const lasting = adviceOf(error)?.lasting;
+  if (lasting === undefined || ttlMs === undefined || ttlMs <= 0) return;
+  const fetchedAt = clock.now();
+  await cache.set(key, { failure: lasting.record, fetchedAt }, fetchedAt + ttlMs).catch(() => undefined);
+}
+
 /** A failing store must not fail the request: it only costs a CAMS call. */
-function readCache(cache: PreviewCache, key: string): Promise<CachedPreview | undefined> {
+function readCache(cache: PreviewCache, key: string): Promise<CacheEntry | undefined> {
   return cache.get(key).catch(() => undefined);
 }
 

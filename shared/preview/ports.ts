@@ -30,6 +30,11 @@ export interface FetchOptions {
 /** The one CAMS operation the core needs (GetFlowPreviewUrl behind it). */
 export interface CamsClient {
   fetchPreviewUrl(request: FlowPreviewRequest, options: FetchOptions): Promise<CamsPreview>;
+  /**
+   * The error a record from `FailureAdvice.lasting` stands for, so that other callers of the same key get the same
+   * answer; undefined when the record is not one this client wrote (it is then ignored).
+   */
+  reviveFailure(record: unknown): Error | undefined;
 }
 
 /**
@@ -40,10 +45,11 @@ export interface FailureAdvice {
   /** Worth another attempt: why (for the log), whether it was throttling, and a wait the upstream asked for. */
   readonly retry?: { readonly reason: string; readonly throttled: boolean; readonly afterMs?: number };
   /**
-   * The answer will not change in the next seconds (the flow is not there, the role may not ask): other callers
-   * of the same key may be given it too, and it may be kept briefly.
+   * The answer will not change in the next seconds (the flow is not there, the role may not ask): other callers of
+   * the same key may be given it too, and it may be kept briefly. `record` is plain JSON, read back by the
+   * client's `reviveFailure`.
    */
-  readonly lasting?: boolean;
+  readonly lasting?: { readonly record: unknown };
 }
 
 /** The advice an error carries, if it is one of the client's. */
@@ -58,24 +64,51 @@ export interface CachedPreview extends CamsPreview {
   readonly fetchedAt: number;
 }
 
-export interface PreviewCache {
-  get(key: string): Promise<CachedPreview | undefined>;
-  /** Keeps `preview` until `validUntil` (epoch ms). */
-  set(key: string, preview: CachedPreview, validUntil: number): Promise<void>;
+/** A lasting failure kept for the same key: the client's record of it (see `FailureAdvice.lasting`). */
+export interface CachedFailure {
+  readonly failure: unknown;
+  readonly fetchedAt: number;
 }
 
-/** A reservation from the CAMS rate limiter: wait `waitMs`, then call; or no slot before the caller's deadline. */
-export type SlotGrant =
-  | { readonly granted: true; readonly waitMs: number }
-  | { readonly granted: false; readonly retryAfterMs: number };
+/** What the cache holds for a key: a link, or a failure that will not change for a while. */
+export type CacheEntry = CachedPreview | CachedFailure;
 
-/** The account-wide CAMS budget. Every CAMS attempt, retries included, takes one slot. */
+export function isCachedFailure(entry: CacheEntry): entry is CachedFailure {
+  return 'failure' in entry;
+}
+
+export interface PreviewCache {
+  get(key: string): Promise<CacheEntry | undefined>;
+  /** Keeps `entry` until `validUntil` (epoch ms). */
+  set(key: string, entry: CacheEntry, validUntil: number): Promise<void>;
+}
+
+/** One CAMS attempt waiting for a slot: its own id, and the space whose share it draws on. */
+export interface SlotTicket {
+  readonly id: string;
+  /** The space the request is for ('' for the account level): slots are shared fairly between spaces. */
+  readonly space: string;
+}
+
+/** What a look at the CAMS budget decided for a ticket. */
+export type Turn =
+  /** The slot is this ticket's: call now. */
+  | { readonly state: 'granted' }
+  /** Not yet: look again in `waitMs` (the ticket keeps its place). */
+  | { readonly state: 'queued'; readonly waitMs: number }
+  /** The turn would not come in time: the ticket holds no place; `retryAfterMs` says when it would have fitted. */
+  | { readonly state: 'refused'; readonly retryAfterMs: number };
+
+/** A ticket that waits looks at the budget again at least this often; a limiter may forget one silent for longer. */
+export const MAX_LOOK_AGAIN_MS = 250;
+
+/** The account-wide CAMS budget, shared fairly between spaces. Every CAMS attempt, retries included, takes a slot. */
 export interface RateLimiter {
   /**
-   * Reserves the next slot for `scope` if it comes within `maxWaitMs`. A refusal reserves nothing; its
-   * `retryAfterMs` says when the same request would have fitted.
+   * Takes `ticket`'s turn at `scope`'s budget if it has come; otherwise queues it (or keeps it queued) and says how
+   * long until it may come, or refuses it when that is more than `maxWaitMs`. A refusal holds nothing.
    */
-  reserve(scope: string, maxWaitMs: number): Promise<SlotGrant>;
+  take(scope: string, ticket: SlotTicket, maxWaitMs: number): Promise<Turn>;
 }
 
 /** A short exclusive claim on a key, so that one caller in the fleet fetches it while the others wait. */

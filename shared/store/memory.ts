@@ -3,11 +3,11 @@
  * `REDIS_URL` is unset, and stand in for Redis while it is unreachable (shared/store/select.ts).
  */
 
-import type { CachedPreview, Lease, PreviewCache, RateLimiter, SlotGrant } from '../preview/ports.js';
-import { gcra, retryAfterMs, slotSpacingMs } from './gcra.js';
+import type { CacheEntry, Lease, PreviewCache, RateLimiter, SlotTicket, Turn } from '../preview/ports.js';
+import { type FairQueueState, isIdle, newFairQueueState, slotSpacingMs, takeTurn } from './fair-queue.js';
 
 export class MemoryPreviewCache implements PreviewCache {
-  readonly #entries = new Map<string, { preview: CachedPreview; validUntil: number }>();
+  readonly #entries = new Map<string, { value: CacheEntry; validUntil: number }>();
   readonly #maxEntries: number;
   readonly #now: () => number;
 
@@ -16,18 +16,18 @@ export class MemoryPreviewCache implements PreviewCache {
     this.#now = options.now ?? Date.now;
   }
 
-  async get(key: string): Promise<CachedPreview | undefined> {
+  async get(key: string): Promise<CacheEntry | undefined> {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     this.#entries.delete(key);
     if (entry.validUntil <= this.#now()) return undefined;
     this.#entries.set(key, entry); // most recently used goes last
-    return entry.preview;
+    return entry.value;
   }
 
-  async set(key: string, preview: CachedPreview, validUntil: number): Promise<void> {
+  async set(key: string, value: CacheEntry, validUntil: number): Promise<void> {
     this.#entries.delete(key);
-    this.#entries.set(key, { preview, validUntil });
+    this.#entries.set(key, { value, validUntil });
     while (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
@@ -46,7 +46,7 @@ export class MemoryPreviewCache implements PreviewCache {
 
 /** The account-wide limiter of one instance: what runs without Redis, and while Redis is unreachable. */
 export class MemoryRateLimiter implements RateLimiter {
-  readonly #tat = new Map<string, number>();
+  readonly #scopes = new Map<string, FairQueueState>();
   readonly #spacingMs: number;
   readonly #now: () => number;
 
@@ -55,18 +55,21 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#now = now;
   }
 
-  async reserve(scope: string, maxWaitMs: number): Promise<SlotGrant> {
+  async take(scope: string, ticket: SlotTicket, maxWaitMs: number): Promise<Turn> {
     const now = this.#now();
-    const decision = gcra(now, this.#tat.get(scope) ?? 0, this.#spacingMs, maxWaitMs);
-    if (!decision.granted) return { granted: false, retryAfterMs: retryAfterMs(decision.waitMs, maxWaitMs) };
-    this.#tat.set(scope, decision.tat);
-    if (this.#tat.size > 1000) this.#forgetPast(now);
-    return { granted: true, waitMs: decision.waitMs };
+    let state = this.#scopes.get(scope);
+    if (state === undefined) {
+      state = newFairQueueState();
+      this.#scopes.set(scope, state);
+    }
+    const turn = takeTurn(state, now, ticket, maxWaitMs, this.#spacingMs);
+    if (this.#scopes.size > 1000) this.#forgetIdle(now);
+    return turn;
   }
 
-  /** A scope whose last slot is past holds no state worth keeping. */
-  #forgetPast(now: number): void {
-    for (const [scope, tat] of this.#tat) if (tat < now) this.#tat.delete(scope);
+  /** A scope nobody waits on and whose last slot is past holds no state worth keeping. */
+  #forgetIdle(now: number): void {
+    for (const [scope, state] of this.#scopes) if (isIdle(state, now)) this.#scopes.delete(scope);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The fleet's shared state on Redis / Tair: the preview cache, the account-wide CAMS rate limiter (one Lua script,
- * GCRA on Redis's clock) and leases (`SET NX PX`, released by a compare-and-delete script).
+ * fair queueing between spaces over GCRA slots on Redis's clock: fair-queue.ts) and leases (`SET NX PX`, released by a compare-and-delete script).
  *
  * Built as its own file (dist/redis.js, with ioredis inside) and required only when `REDIS_URL` is set, so the main
  * bundle and its cold start do not carry the client. Every key one script touches shares one `{hash tag}`, so Tair
@@ -11,12 +11,19 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { RedisConfig } from '../config.js';
 import { isRecord } from '../is-record.js';
-import type { CachedPreview, Lease, PreviewCache, RateLimiter, SlotGrant } from '../preview/ports.js';
-import { retryAfterMs, slotSpacingMs } from './gcra.js';
+import {
+  type CacheEntry,
+  type Lease,
+  MAX_LOOK_AGAIN_MS,
+  type PreviewCache,
+  type RateLimiter,
+  type Turn,
+} from '../preview/ports.js';
+import { STALE_MS, slotSpacingMs } from './fair-queue.js';
 
 /** The shared cache: `get` also says until when the entry is valid, so the instance can keep a copy. */
 export interface RedisPreviewCache {
-  get(key: string): Promise<{ preview: CachedPreview; validUntil: number } | undefined>;
+  get(key: string): Promise<{ entry: CacheEntry; validUntil: number } | undefined>;
   set: PreviewCache['set'];
 }
 
@@ -24,23 +31,92 @@ export interface RedisPreviewCache {
 export interface RedisStores {
   readonly cache: RedisPreviewCache;
   readonly lease: Lease;
-  limiter(ratePerSecond: number): RateLimiter;
+  /** The account's CAMS budget at the rate the stores were made for. */
+  readonly limiter: RateLimiter;
   /** True while the connection is up and authenticated. */
   readonly ready: boolean;
   close(): Promise<void>;
 }
 
-/** The same rule as gcra.ts, atomically, on the server's clock (instances' clocks may differ). */
-const RESERVE_SLOT = `
+/**
+ * `takeTurn` of fair-queue.ts, line for line, atomically, on the server's clock (instances' clocks may differ).
+ * KEYS: the state hash (tat, vt), the queue (a sorted set of ticket ids by finish tag: Redis orders equal scores by
+ * member, as `countAhead` does), the waiters (id → {s: space, t: tag, d: deadline, n: seen}), the spaces with
+ * waiters (space → {t: last tag, w: waiting}); all four share the scope's hash tag. ARGV: id, space, maxWaitMs,
+ * spacingMs, staleMs, ttlMs. Returns {1, 0} granted, {0, waitMs} queued, {-1, retryAfterMs} refused.
+ */
+const TAKE_TURN = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local spacing = tonumber(ARGV[1])
-local slot = math.max(now, tat)
-local wait = slot - now
-if wait > tonumber(ARGV[2]) then return {0, wait} end
-redis.call('SET', KEYS[1], slot + spacing, 'PX', wait + spacing + 1000)
-return {1, wait}
+local id, space = ARGV[1], ARGV[2]
+local maxWait, spacing, stale, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local function forget(wid, w)
+  redis.call('ZREM', KEYS[2], wid)
+  redis.call('HDEL', KEYS[3], wid)
+  local raw = redis.call('HGET', KEYS[4], w.s)
+  if raw then
+    local sp = cjson.decode(raw)
+    sp.w = sp.w - 1
+    if sp.w <= 0 then redis.call('HDEL', KEYS[4], w.s) else redis.call('HSET', KEYS[4], w.s, cjson.encode(sp)) end
+  end
+end
+local function keep()
+  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  local w = cjson.decode(all[i + 1])
+  if w.d < now or w.n < now - stale then forget(all[i], w) end
+end
+local state = redis.call('HMGET', KEYS[1], 'tat', 'vt')
+local tat = tonumber(state[1] or '0')
+local vt = tonumber(state[2] or '0')
+local rawMe = redis.call('HGET', KEYS[3], id)
+local me = nil
+local tag
+if rawMe then
+  me = cjson.decode(rawMe)
+  tag = me.t
+else
+  local rawSp = redis.call('HGET', KEYS[4], space)
+  local last = 0
+  if rawSp then last = cjson.decode(rawSp).t end
+  tag = math.max(vt, last) + 1
+end
+local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. tag)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], tag, tag)) do
+  if m ~= id and m < id then ahead = ahead + 1 end
+end
+local wait = math.max(now, tat) - now + ahead * spacing
+if wait > maxWait then
+  if me then forget(id, me) end
+  keep()
+  return {-1, math.max(1, math.ceil(wait - math.max(0, maxWait)))}
+end
+if ahead == 0 and wait == 0 then
+  if me then forget(id, me) end
+  redis.call('HSET', KEYS[1], 'tat', math.max(now, tat) + spacing, 'vt', tag)
+  keep()
+  return {1, 0}
+end
+if me then
+  me.d = now + maxWait
+  me.n = now
+  redis.call('HSET', KEYS[3], id, cjson.encode(me))
+else
+  local rawSp = redis.call('HGET', KEYS[4], space)
+  local sp = {t = tag, w = 1}
+  if rawSp then
+    sp = cjson.decode(rawSp)
+    sp.t = math.max(sp.t, tag)
+    sp.w = sp.w + 1
+  end
+  redis.call('HSET', KEYS[4], space, cjson.encode(sp))
+  redis.call('ZADD', KEYS[2], tag, id)
+  redis.call('HSET', KEYS[3], id, cjson.encode({s = space, t = tag, d = now + maxWait, n = now}))
+end
+keep()
+return {0, wait}
 `;
 
 const RELEASE_LEASE = `
@@ -60,9 +136,10 @@ export class RedisStoreError extends Error {
 
 /**
  * Opens one connection to `config.url` (it connects at once and reconnects by itself) and returns the stores over
- * it. Every call is bounded by `config.commandTimeoutMs` and throws a `RedisStoreError` when it fails.
+ * it, the limiter at `ratePerSecond`. Every call is bounded by `config.commandTimeoutMs` and throws a
+ * `RedisStoreError` when it fails.
  */
-export function createRedisStores(config: RedisConfig): RedisStores {
+export function createRedisStores(config: RedisConfig, ratePerSecond: number): RedisStores {
   const client = new Redis(config.url, {
     connectTimeout: Math.max(500, config.commandTimeoutMs * 2),
     commandTimeout: config.commandTimeoutMs,
@@ -86,28 +163,26 @@ export function createRedisStores(config: RedisConfig): RedisStores {
     bounded(client, config.commandTimeoutMs, command, () => lastError);
   const key = (kind: string, id: string): string => `${config.keyPrefix}${kind}:{${hashTag(id)}}`;
   const shas = new Map<string, string>();
-  const script = async (source: string, keyName: string, args: Array<string | number>): Promise<unknown> => {
+  const script = async (source: string, keys: string[], args: Array<string | number>): Promise<unknown> => {
     let sha = shas.get(source);
     if (sha === undefined) {
       sha = createHash('sha1').update(source).digest('hex');
       shas.set(source, sha);
     }
     try {
-      return await client.evalsha(sha, 1, keyName, ...args);
+      return await client.evalsha(sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(source, 1, keyName, ...args);
+      return client.eval(source, keys.length, ...keys, ...args);
     }
   };
 
   const cache: RedisPreviewCache = {
     get: async (id) => readEntry(await run(() => client.get(key('preview', id)))),
-    set: async (id, preview, validUntil) => {
+    set: async (id, entry, validUntil) => {
       const ttlMs = Math.floor(validUntil - Date.now());
       if (ttlMs <= 0) return;
-      await run(() =>
-        client.set(key('preview', id), JSON.stringify({ ...preview, validUntil }), 'PX', ttlMs),
-      );
+      await run(() => client.set(key('preview', id), JSON.stringify({ ...entry, validUntil }), 'PX', ttlMs));
     },
   };
   const lease: Lease = {
@@ -115,33 +190,32 @@ export function createRedisStores(config: RedisConfig): RedisStores {
       (await run(() => client.set(key('lease', id), holder, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'))) ===
       'OK',
     release: async (id, holder) => {
-      await run(() => script(RELEASE_LEASE, key('lease', id), [holder]));
+      await run(() => script(RELEASE_LEASE, [key('lease', id)], [holder]));
     },
   };
-  const limiters = new Map<number, RateLimiter>();
+  const spacingMs = slotSpacingMs(ratePerSecond);
+  const limiter: RateLimiter = {
+    take: async (scope, ticket, maxWaitMs): Promise<Turn> => {
+      const budget = Math.max(0, Math.floor(maxWaitMs));
+      const keys = ['turn', 'queue', 'waiters', 'spaces'].map((kind) => key(`limit-${kind}`, scope));
+      // The state outlives the longest wait in it by a minute, then goes: an idle account holds nothing.
+      const ttlMs = budget + MAX_LOOK_AGAIN_MS + 60_000;
+      const reply = await run(() =>
+        script(TAKE_TURN, keys, [ticket.id, ticket.space, budget, spacingMs, STALE_MS, ttlMs]),
+      );
+      if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
+        throw new RedisStoreError('error');
+      }
+      if (reply[0] === 1) return { state: 'granted' };
+      return reply[0] === 0
+        ? { state: 'queued', waitMs: reply[1] }
+        : { state: 'refused', retryAfterMs: reply[1] };
+    },
+  };
   return {
     cache,
     lease,
-    limiter: (ratePerSecond) => {
-      let limiter = limiters.get(ratePerSecond);
-      if (limiter === undefined) {
-        const spacingMs = slotSpacingMs(ratePerSecond);
-        limiter = {
-          reserve: async (scope, maxWaitMs): Promise<SlotGrant> => {
-            const budget = Math.max(0, Math.floor(maxWaitMs));
-            const reply = await run(() => script(RESERVE_SLOT, key('limit', scope), [spacingMs, budget]));
-            if (!Array.isArray(reply) || typeof reply[0] !== 'number' || typeof reply[1] !== 'number') {
-              throw new RedisStoreError('error');
-            }
-            return reply[0] === 1
-              ? { granted: true, waitMs: reply[1] }
-              : { granted: false, retryAfterMs: retryAfterMs(reply[1], budget) };
-          },
-        };
-        limiters.set(ratePerSecond, limiter);
-      }
-      return limiter;
-    },
+    limiter,
     get ready() {
       return client.status === 'ready';
     },
@@ -207,7 +281,7 @@ function hashTag(id: string): string {
 }
 
 /** A stored entry is trusted only in the shape this function writes; anything else is a miss. */
-function readEntry(raw: string | null): { preview: CachedPreview; validUntil: number } | undefined {
+function readEntry(raw: string | null): { entry: CacheEntry; validUntil: number } | undefined {
   if (raw === null) return undefined;
   let value: unknown;
   try {
@@ -216,16 +290,17 @@ function readEntry(raw: string | null): { preview: CachedPreview; validUntil: nu
     return undefined;
   }
   if (!isRecord(value)) return undefined;
-  const { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt, validUntil } = value;
+  const { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt, validUntil, failure } = value;
+  if (typeof validUntil !== 'number' || typeof fetchedAt !== 'number') return undefined;
+  // A kept failure: its record is the CAMS client's to read back (and check) when it is used.
+  if (failure !== undefined) return { entry: { failure, fetchedAt }, validUntil };
   if (
-    typeof validUntil !== 'number' ||
     typeof flowId !== 'string' ||
     typeof previewUrl !== 'string' ||
     typeof previewUrlExpires !== 'number' ||
-    typeof requestId !== 'string' ||
-    typeof fetchedAt !== 'number'
+    typeof requestId !== 'string'
   ) {
     return undefined;
   }
-  return { preview: { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt }, validUntil };
+  return { entry: { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt }, validUntil };
 }

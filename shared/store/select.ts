@@ -6,7 +6,7 @@
  */
 import type { FleetConfig, RedisConfig } from '../config.js';
 import { isRecord } from '../is-record.js';
-import type { CachedPreview, FieldLog, PreviewStores, SlotGrant } from '../preview/ports.js';
+import type { CacheEntry, FieldLog, PreviewStores, Turn } from '../preview/ports.js';
 import { MemoryLease, MemoryPreviewCache, MemoryRateLimiter } from './memory.js';
 import type { RedisStores } from './redis.js';
 
@@ -18,11 +18,11 @@ const REDIS_COOL_DOWN_MS = 1000;
 /** Links one instance keeps in memory. */
 const MEMORY_CACHE_ENTRIES = 1000;
 
-type LoadRedis = (config: RedisConfig) => RedisStores;
+type LoadRedis = (config: RedisConfig, ratePerSecond: number) => RedisStores;
 
 /** The Redis client lives in dist/redis.js (see scripts/build.mts); this `require` runs only with REDIS_URL set. */
-const loadRedisFile: LoadRedis = (config) =>
-  (require('./redis.js') as typeof import('./redis.js')).createRedisStores(config);
+const loadRedisFile: LoadRedis = (config, ratePerSecond) =>
+  (require('./redis.js') as typeof import('./redis.js')).createRedisStores(config, ratePerSecond);
 
 export interface FleetStoresOptions {
   /** How the Redis side is made (tests pass one that fails); default: dist/redis.js. */
@@ -69,7 +69,6 @@ export class FleetStores {
       return memory;
     }
     log?.appendKeys({ store: 'redis' satisfies StoreKind });
-    const redisLimiter = redis.limiter(this.#fleet.camsRateLimitPerSecond);
     const use = async <T>(onRedis: () => Promise<T>, onMemory: () => Promise<T>): Promise<T> => {
       if (this.#now() >= this.#downUntil) {
         try {
@@ -87,19 +86,19 @@ export class FleetStores {
         get: (key) =>
           use(
             async () => {
-              const entry = await redis.cache.get(key);
-              if (entry === undefined) return undefined;
+              const found = await redis.cache.get(key);
+              if (found === undefined) return undefined;
               // A copy in memory: if Redis goes away later, this instance still serves the links it has seen.
-              await memory.cache.set(key, entry.preview, entry.validUntil);
-              return entry.preview;
+              await memory.cache.set(key, found.entry, found.validUntil);
+              return found.entry;
             },
             () => memory.cache.get(key),
           ),
-        set: async (key: string, preview: CachedPreview, validUntil: number) => {
+        set: async (key: string, entry: CacheEntry, validUntil: number) => {
           // Memory keeps a copy too, so an outage later in this instance's life still finds the links it saw.
-          await memory.cache.set(key, preview, validUntil);
+          await memory.cache.set(key, entry, validUntil);
           await use(
-            () => redis.cache.set(key, preview, validUntil),
+            () => redis.cache.set(key, entry, validUntil),
             async () => {},
           );
         },
@@ -119,10 +118,10 @@ export class FleetStores {
         },
       },
       limiter: {
-        reserve: (scope, maxWaitMs): Promise<SlotGrant> =>
+        take: (scope, ticket, maxWaitMs): Promise<Turn> =>
           use(
-            () => redisLimiter.reserve(scope, maxWaitMs),
-            () => memory.limiter.reserve(scope, maxWaitMs),
+            () => redis.limiter.take(scope, ticket, maxWaitMs),
+            () => memory.limiter.take(scope, ticket, maxWaitMs),
           ),
       },
     };
@@ -141,7 +140,7 @@ export class FleetStores {
     // A missing or broken dist/redis.js must not fail requests either; a later invocation tries again.
     if (this.#now() < this.#loadFailedUntil) return undefined;
     try {
-      this.#redis = this.#load(config);
+      this.#redis = this.#load(config, this.#fleet.camsRateLimitPerSecond);
     } catch {
       this.#loadFailedUntil = this.#now() + REDIS_COOL_DOWN_MS;
     }

@@ -5,13 +5,7 @@
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  type FairTurn,
-  newFairQueueState,
-  STALE_MS,
-  slotSpacingMs,
-  takeTurn,
-} from '../shared/store/fair-queue.js';
+import { newFairQueueState, STALE_MS, slotSpacingMs, takeTurn } from '../shared/store/fair-queue.js';
 
 const SPACING = slotSpacingMs(5); // 220 ms at CAMS's 5/s, with its 10% headroom
 const NO_LIMIT = 60_000;

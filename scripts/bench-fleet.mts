@@ -6,15 +6,21 @@
  * dispatcher scales out as FC does: a request that finds every worker busy starts a new one (a cold start it
  * waits for), up to a cap; past the cap requests queue. Each worker holds its own STS key of one account; the CAMS
  * simulator limits that account to 5 calls per second over all its keys, as CAMS documents. The Redis column
- * uses a private redis-server. Each scenario starts a new fleet with empty caches.
+ * uses a private redis-server. Each scenario starts a new fleet with empty caches. The table replaces its section of
+ * docs/benchmarks.md.
+ *
+ * A full run takes about 3 minutes; `BENCH_FLEET_ONLY=burst,mixed,steady,outage,hits` runs a part (a short run:
+ * `BENCH_FLEET_ONLY=hits,outage npm run bench:fleet`, about 20 s).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { RedisServer } from '../dev/redis-server.js';
+import { command, markdownTable, writeBenchSections } from './bench-report.mjs';
 
 const DIST = resolve('dist/index.js');
 const ACCOUNT_ID = '1234567890123456';
@@ -26,6 +32,8 @@ const KEYS = Array.from({ length: MAX_KEYS }, (_, i) => ({
 }));
 /** In-memory, 10,000 requests would take many minutes (8 caches × 200 flows at 5/s); it stops after this. */
 const STEADY_BUDGET_MS = Number(process.env['BENCH_FLEET_STEADY_BUDGET_S'] ?? 30) * 1000;
+/** The environment knobs of this script (a run that sets one says so in docs/benchmarks.md). */
+const SETTINGS = ['BENCH_FLEET_ONLY', 'BENCH_FLEET_STEADY_BUDGET_S'] as const;
 
 type Store = 'memory' | 'redis';
 
@@ -332,7 +340,7 @@ async function main(): Promise<void> {
   const redis = await RedisServer.start();
   const context = { cams, redis, workerFile };
   const benchStart = performance.now();
-  // BENCH_FLEET_ONLY=burst,mixed,steady,outage,hits runs a part while tuning; the README's table is a full run.
+  // BENCH_FLEET_ONLY=burst,mixed,steady,outage,hits runs a part (while tuning, or a short run).
   const only = new Set((process.env['BENCH_FLEET_ONLY'] ?? 'burst,mixed,steady,outage,hits').split(','));
   try {
     if (only.has('burst')) {
@@ -469,18 +477,16 @@ async function main(): Promise<void> {
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-  process.stdout.write(
-    [
-      `Machine: ${machine}; CAMS simulator: 5 calls/s per account; function timeout 10 s (deadline 9 s)`,
-      '',
-      '| scenario | in-memory | Redis | target |',
-      '|---|---|---|---|',
-      ...rows.map((cells) => `| ${cells.join(' | ')} |`),
-      '',
-    ].join('\n'),
+  const body = [
+    'CAMS simulator: 5 calls/s per account; function timeout 10 s (deadline 9 s).',
+    '',
+    markdownTable(['scenario', 'in-memory', 'Redis', 'target'], rows),
+  ].join('\n');
+  writeBenchSections(
+    [{ id: 'fleet', title: '`npm run bench:fleet`: the fleet, in-memory vs Redis', body }],
+    command(fileURLToPath(import.meta.url), SETTINGS),
   );
+  process.stdout.write(`${body}\n`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -7,17 +7,20 @@
  *          loaded on this first use, the token verified, then the same 400
  *   load   JWT_* set, require only: what configuring JWT costs a cold start that serves no request yet (≈ off's load)
  *
- * Also checks that `off` never loaded the verifier. Run after `npm run build`:
+ * Also checks that `off` never loaded the verifier. Run after `npm run build` (`npm run bench` runs it too); the
+ * table goes into docs/benchmarks.md:
  *   npx tsx scripts/bench-jwt-load.mts        (BENCH_JWT_RUNS=25 by default)
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { type BenchSection, command, markdownTable, writeBenchSections } from './bench-report.mjs';
 
 const DIST = resolve('dist');
+export const JWT_LOAD_SETTINGS = ['BENCH_JWT_RUNS'] as const;
 
 /** Runs in each fresh process: times require + one invocation, reports which bundle files were loaded. */
 const PROBE = `
@@ -90,7 +93,14 @@ export async function measureJwtLoad(
     .setExpirationTime('1h')
     .sign(privateKey);
   const base: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '' };
-  const jwtEnv = { ...base, JWT_JWKS: jwks, JWT_ISSUER: 'https://idp.bench/', JWT_AUDIENCE: 'flow-preview' };
+  // Callers verified, no tenant bound: what is measured is loading the verifier and checking one token.
+  const jwtEnv = {
+    ...base,
+    JWT_JWKS: jwks,
+    JWT_ISSUER: 'https://idp.bench/',
+    JWT_AUDIENCE: 'flow-preview',
+    JWT_AUTHENTICATION_ONLY: 'true',
+  };
   const off: Probe[] = [];
   const on: Probe[] = [];
   const load: Probe[] = [];
@@ -122,14 +132,17 @@ export async function measureJwtLoad(
   ];
 }
 
+/** Its section of docs/benchmarks.md. */
+export function jwtLoadSection(rows: Array<[string, string]>): BenchSection {
+  return {
+    id: 'jwt-load',
+    title: 'The JWT verifier: loaded only with JWT_*',
+    body: markdownTable(['metric', 'value'], rows),
+  };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const rows = await measureJwtLoad();
-  process.stdout.write(
-    [
-      '| metric | value |',
-      '| --- | --- |',
-      ...rows.map(([metric, value]) => `| ${metric} | ${value} |`),
-      '',
-    ].join('\n'),
-  );
+  const section = jwtLoadSection(await measureJwtLoad());
+  writeBenchSections([section], command(fileURLToPath(import.meta.url), JWT_LOAD_SETTINGS));
+  process.stdout.write(`${section.body}\n`);
 }

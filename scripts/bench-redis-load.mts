@@ -1,16 +1,19 @@
 /**
  * What the Redis client costs, and when: the main bundle with REDIS_URL unset vs set. The client lives in
  * dist/redis.js, required on the first invocation that has REDIS_URL; dist/index.js must not contain it, so an
- * instance without Redis loads exactly what it loaded before. Figures, not pass/fail; `npm run bench` can call
- * `redisLoadRows()` and add the rows to its table.
+ * instance without Redis loads exactly what it loaded before. Figures, not pass/fail. `npm run bench:redis-load`
+ * (or `npm run bench`, which calls `redisLoadRows()`) writes the table into docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { type BenchSection, command, markdownTable, writeBenchSections } from './bench-report.mjs';
 
 const DIST = resolve('dist');
 const RUNS = Number(process.env['BENCH_COLD_RUNS'] ?? 25);
+export const REDIS_LOAD_SETTINGS = ['BENCH_COLD_RUNS'] as const;
 
 function timeProcess(args: string[], env: NodeJS.ProcessEnv): number {
   const start = process.hrtime.bigint();
@@ -66,11 +69,17 @@ export function redisLoadRows(): Array<[string, string, string]> {
   ];
 }
 
+/** Its section of docs/benchmarks.md. */
+export function redisLoadSection(rows: Array<[string, string, string]>): BenchSection {
+  return {
+    id: 'redis-load',
+    title: 'The Redis client: loaded only with REDIS_URL',
+    body: markdownTable(['metric', 'value', 'target'], rows),
+  };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const table = [
-    '| metric | value | target |',
-    '|---|---|---|',
-    ...redisLoadRows().map((r) => `| ${r.join(' | ')} |`),
-  ];
-  process.stdout.write(`${table.join('\n')}\n`);
+  const section = redisLoadSection(redisLoadRows());
+  writeBenchSections([section], command(fileURLToPath(import.meta.url), REDIS_LOAD_SETTINGS));
+  process.stdout.write(`${section.body}\n`);
 }

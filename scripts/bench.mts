@@ -4,25 +4,42 @@
  * `@alicloud/cams20200606` SDK in a plain handler with its node_modules, A2 the same bundled by esbuild, A3 a bare
  * V3-signed node:https request (the floor) — cold start, first invocation, warm call and peak RSS, with ratios to A1;
  * (2) cold start and bundle size, latency against a bare signed request, bursts through the local server (CAMS
- * calls, statuses, nothing lost), a throttled burst, and the handler process's peak RSS.
+ * calls, statuses, nothing lost), a throttled burst, and the handler process's peak RSS; and (3) what the optional
+ * parts (the Redis client, the JWT verifier) cost. Each table replaces its section of docs/benchmarks.md.
+ *
+ * A short run (seconds instead of minutes, figures only indicative): `BENCH_ONLY=anchors,cold,latency,optional
+ * BENCH_COLD_RUNS=3 BENCH_FIRST_RUNS=3 BENCH_ANCHOR_CALLS=200 BENCH_WARM_CALLS=200 BENCH_JWT_RUNS=3 npm run bench`
+ * (the bursts part has no knob: its burst sizes are what it measures).
  */
 import { type ChildProcess, execFile, execFileSync, fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { deflateRawSync, gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
 import { signedCamsRequest } from '../dev/signed-request.js';
-import { measureJwtLoad } from './bench-jwt-load.mjs';
-import { redisLoadRows } from './bench-redis-load.mjs';
+import { JWT_LOAD_SETTINGS, jwtLoadSection, measureJwtLoad } from './bench-jwt-load.mjs';
+import { REDIS_LOAD_SETTINGS, redisLoadRows, redisLoadSection } from './bench-redis-load.mjs';
+import { type BenchSection, command, markdownTable, writeBenchSections } from './bench-report.mjs';
 
 const DIST = resolve('dist/index.js');
 const KEY = { accessKeyId: 'STS.BenchKeyId', accessKeySecret: 'bench-secret', securityToken: 'bench-token' };
 const COLD_RUNS = Number(process.env['BENCH_COLD_RUNS'] ?? 25);
 const WARM_CALLS = Number(process.env['BENCH_WARM_CALLS'] ?? 1000);
+/** The environment knobs of this script (a run that sets one says so in docs/benchmarks.md). */
+const SETTINGS = [
+  'BENCH_ONLY',
+  'BENCH_COLD_RUNS',
+  'BENCH_FIRST_RUNS',
+  'BENCH_ANCHOR_CALLS',
+  'BENCH_WARM_CALLS',
+  ...REDIS_LOAD_SETTINGS,
+  ...JWT_LOAD_SETTINGS,
+] as const;
 const rows: Array<[string, string, string]> = [];
 /** The function's settings under which a `refresh` is one CAMS call with no wait, as each anchor's call is. */
 const MEASURE_THE_CAMS_PATH = { PREVIEW_REFRESH_INTERVAL_S: '0', CAMS_RATE_LIMIT_PER_SECOND: '100000' };
@@ -72,6 +89,8 @@ async function latency(): Promise<void> {
   const previousSettings = Object.keys(MEASURE_THE_CAMS_PATH).map(
     (name) => [name, process.env[name]] as const,
   );
+  // The bundle reads its environment once, when it is required (as on FC), so it is set before the require below
+  // and put back afterwards (the bursts part starts its processes from this environment).
   process.env['CAMS_ENDPOINT'] = cams.url;
   // Every refresh calls CAMS, at once: the bench measures the CAMS path, not the refresh interval or the limiter's
   // waits (the simulator has no limit here either).
@@ -329,8 +348,9 @@ interface Variant {
 }
 
 const FIRST_RUNS = Number(process.env['BENCH_FIRST_RUNS'] ?? 15);
-const ANCHOR_CALLS = 1100;
-const ANCHOR_WARMUP = 100;
+const ANCHOR_CALLS = Number(process.env['BENCH_ANCHOR_CALLS'] ?? 1100);
+/** Calls not counted while the JIT settles: 100 of a full run's 1,100. */
+const ANCHOR_WARMUP = Math.min(100, Math.floor(ANCHOR_CALLS / 11));
 const anchorRows: Array<[string, number[], string, string]> = [];
 
 function execFileAsync(file: string, args: string[], cwd: string): Promise<void> {
@@ -501,54 +521,67 @@ async function anchors(): Promise<void> {
 }
 
 function anchorTable(): string {
-  if (anchorRows.length === 0) return '';
   const figure = (n: number | undefined, unit: string): string =>
     n === undefined ? '' : `${n.toFixed(unit === 'MB' ? 1 : 2)} ${unit}`;
-  return [
-    '| metric | A1 official SDK + node_modules | A2 A1 bundled (esbuild) | A3 bare signed request | this function | this ÷ A1 | target |',
-    '|---|---|---|---|---|---|---|',
-    ...anchorRows.map(([metric, values, unit, target]) => {
+  return markdownTable(
+    [
+      'metric',
+      'A1 official SDK + node_modules',
+      'A2 A1 bundled (esbuild)',
+      'A3 bare signed request',
+      'this function',
+      'this ÷ A1',
+      'target',
+    ],
+    anchorRows.map(([metric, values, unit, target]) => {
       const [a1, a2, a3, fn] = values;
       const ratio = a1 !== undefined && fn !== undefined && a1 > 0 ? `${(fn / a1).toFixed(2)}×` : '';
-      return `| ${metric} | ${figure(a1, unit)} | ${figure(a2, unit)} | ${figure(a3, unit)} | ${figure(fn, unit)} | ${ratio} | ${target} |`;
+      return [metric, figure(a1, unit), figure(a2, unit), figure(a3, unit), figure(fn, unit), ratio, target];
     }),
-    '',
-    '',
-  ].join('\n');
+  );
 }
 
 /**
  * What the optional parts cost, and that they cost nothing when unused: the Redis client (dist/redis.js, loaded only
  * with REDIS_URL) and the JWT verifier (dist/jwt-verifier.js, loaded only with JWT_*), each measured in fresh
- * processes against the main bundle alone.
+ * processes against the main bundle alone. Their sections are the ones their own scripts write.
  */
-async function optionalParts(): Promise<void> {
-  for (const [metric, value, target] of redisLoadRows()) row(metric, value, target);
-  for (const [metric, value] of await measureJwtLoad()) row(metric, value);
+async function optionalParts(): Promise<BenchSection[]> {
+  process.stderr.write('optional parts…\n');
+  const redis = redisLoadRows();
+  for (const [metric, value] of redis) process.stderr.write(`  ${metric}: ${value}\n`);
+  const jwt = await measureJwtLoad();
+  for (const [metric, value] of jwt) process.stderr.write(`  ${metric}: ${value}\n`);
+  return [redisLoadSection(redis), jwtLoadSection(jwt)];
 }
 
 async function main(): Promise<void> {
   statSync(DIST); // npm run bench builds first
-  // BENCH_ONLY=anchors,cold,latency,bursts,optional runs a subset while tuning; the README's table comes from a full
-  // run.
+  // BENCH_ONLY=anchors,cold,latency,bursts,optional runs a subset (while tuning, or a short run); a full run writes
+  // every section of docs/benchmarks.md.
   const only = new Set((process.env['BENCH_ONLY'] ?? 'anchors,cold,latency,bursts,optional').split(','));
-  if (only.has('anchors')) await anchors();
+  const sections: BenchSection[] = [];
+  if (only.has('anchors')) {
+    await anchors();
+    sections.push({
+      id: 'anchors',
+      title: 'Against the official SDK, same run, same loopback CAMS',
+      body: anchorTable(),
+    });
+  }
   if (only.has('cold')) await coldStart();
   if (only.has('latency')) await latency();
   if (only.has('bursts')) await bursts();
-  if (only.has('optional')) await optionalParts();
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-  const table = [
-    `Machine: ${machine}`,
-    '',
-    anchorTable(),
-    '| metric | value | target |',
-    '|---|---|---|',
-    ...rows.map(([metric, value, target]) => `| ${metric} | ${value} | ${target} |`),
-    '',
-  ].join('\n');
-  process.stdout.write(table);
+  if (rows.length > 0) {
+    sections.push({
+      id: 'function',
+      title: 'The function alone',
+      body: markdownTable(['metric', 'value', 'target'], rows),
+    });
+  }
+  if (only.has('optional')) sections.push(...(await optionalParts()));
+  writeBenchSections(sections, command(fileURLToPath(import.meta.url), SETTINGS));
+  process.stdout.write(`${sections.map((section) => `${section.body}\n`).join('\n')}`);
 }
 
 await main();

@@ -2,7 +2,8 @@
  * Measures npm start's memory under a long stream of CAMS simulator calls: starts `dev/start.ts` (what npm start
  * runs) as its own process, sends CALLS V3-signed GetFlowPreviewUrl requests to its embedded simulator (each with a
  * new nonce and a new CustSpaceId; most are throttled at 5/s, which the simulator records all the same), and
- * samples the process's RSS from /proc. Flat means the simulator keeps no per-call state without bound.
+ * samples the process's RSS from /proc. Flat means the simulator keeps no per-call state without bound. The table
+ * replaces its section of docs/benchmarks.md.
  *
  *   npx tsx scripts/measure-start-memory.mts            # 20,000 calls
  *   CALLS=50000 npx tsx scripts/measure-start-memory.mts
@@ -10,8 +11,10 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { signedCamsRequest } from '../dev/signed-request.js';
 import { LOCAL_SIMULATOR_CREDENTIAL } from '../dev/simulator-credential.js';
+import { command, markdownTable, writeBenchSections } from './bench-report.mjs';
 
 const CALLS = Number(process.env['CALLS'] ?? 20_000);
 const CONCURRENCY = 20;
@@ -67,13 +70,17 @@ child.kill('SIGINT');
 
 const first = rows[2]?.[1] ?? 0;
 const last = rows.at(-1)?.[1] ?? 0;
-process.stdout.write(
-  [
-    `npm start (dev/start.ts, pid ${child.pid}): ${CALLS.toLocaleString('en')} simulator calls in ${seconds.toFixed(1)} s, statuses ${JSON.stringify(statuses)}`,
-    '| calls | RSS (MB) |',
-    '| ----: | -------: |',
-    ...rows.map(([calls, rss]) => `| ${calls.toLocaleString('en')} | ${rss.toFixed(1)} |`),
-    `RSS change from ${rows[2]?.[0].toLocaleString('en')} to ${CALLS.toLocaleString('en')} calls: ${(last - first).toFixed(1)} MB`,
-    '',
-  ].join('\n'),
+const body = [
+  `npm start (dev/start.ts): ${CALLS.toLocaleString('en')} simulator calls in ${seconds.toFixed(1)} s, statuses ${JSON.stringify(statuses)}.`,
+  `RSS change from ${rows[2]?.[0].toLocaleString('en')} to ${CALLS.toLocaleString('en')} calls: ${(last - first).toFixed(1)} MB.`,
+  '',
+  markdownTable(
+    ['calls', 'RSS (MB)'],
+    rows.map(([calls, rss]) => [calls.toLocaleString('en'), rss.toFixed(1)]),
+  ),
+].join('\n');
+writeBenchSections(
+  [{ id: 'start-memory', title: "npm start's memory under load", body }],
+  command(fileURLToPath(import.meta.url), ['CALLS']),
 );
+process.stdout.write(`${body}\n`);

@@ -8,9 +8,9 @@ import type { RateLimiter } from '../shared/preview/ports.js';
 import { slotSpacingMs } from '../shared/store/gcra.js';
 import { MemoryRateLimiter } from '../shared/store/memory.js';
 import { createRedisStores } from '../shared/store/redis.js';
-import { directEvent, httpEvent, setEnv } from './fixtures/fc.js';
+import { FakeClock } from './fixtures/clock.js';
+import { directEvent } from './fixtures/fc.js';
 import { useFleet } from './fixtures/fleet.js';
-import { captureStdout } from './fixtures/instances.js';
 
 const FLOWS = Array.from({ length: 40 }, (_, i) => `flow-${i}`);
 const fleet = useFleet({ cams: { flows: FLOWS }, env: { REDIS_KEY_PREFIX: 'limiter-test:' } });
@@ -21,6 +21,15 @@ function assertAtMostPerSecond(slots: number[], rate: number, slackMs: number): 
   for (let i = 0; i + rate < sorted.length; i += 1) {
     const span = (sorted[i + rate] ?? 0) - (sorted[i] ?? 0);
     ok(span >= 1000 - slackMs, `${rate + 1} grants within ${span} ms (grants ${i}…${i + rate})`);
+  }
+}
+
+/** Consecutive grants at least the limiter's spacing apart (less `slackMs`: a slot is timed by this process). */
+function assertSpaced(slots: number[], spacingMs: number, slackMs: number): void {
+  const sorted = [...slots].sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i += 1) {
+    const gap = (sorted[i] ?? 0) - (sorted[i - 1] ?? 0);
+    ok(gap >= spacingMs - slackMs, `grants ${i - 1} and ${i} only ${gap} ms apart (spacing ${spacingMs} ms)`);
   }
 }
 
@@ -35,7 +44,9 @@ async function hammer(limiters: RateLimiter[], callers: number, durationMs: numb
         const grant = await limiter.reserve('cams|account', 1500);
         if (grant.granted) {
           slots.push(Date.now() + grant.waitMs);
-          await new Promise((resolve) => setTimeout(resolve, grant.waitMs));
+          // Waits for its slot as a caller would, but not past the end (slots after it are not counted).
+          const wait = Math.min(grant.waitMs, Math.max(0, end - Date.now()));
+          await new Promise((resolve) => setTimeout(resolve, wait));
         } else {
           await new Promise((resolve) => setTimeout(resolve, Math.min(grant.retryAfterMs, 100)));
         }
@@ -50,19 +61,23 @@ describe('the CAMS rate limiter', () => {
     strictEqual(slotSpacingMs(5), 220);
   });
 
-  it('on Redis, never grants more than 5 slots in any second to 24 callers on 3 connections over 4 s', async () => {
+  it('on Redis, spaces the grants to 24 callers on 3 connections as one limiter, and never more than the rate in any second', async () => {
+    // Redis's own clock (TIME) runs the script, so this runs on real time: at 10/s (110 ms apart) 1.5 s holds
+    // windows of a second, and three connections each granting on their own would put grants ~37 ms apart.
+    const rate = 10;
     const stores = [0, 1, 2].map(() =>
       createRedisStores({ url: fleet.redis.url(), keyPrefix: 'limiter-unit:', commandTimeoutMs: 1000 }),
     );
     try {
       const slots = await hammer(
-        stores.map((store) => store.limiter(5)),
+        stores.map((store) => store.limiter(rate)),
         24,
-        4000,
+        1500,
       );
-      assertAtMostPerSecond(slots, 5, 60);
-      // And it does grant: about 4.5 a second (a limiter that refuses everything must fail here).
-      ok(slots.length >= 14, `only ${slots.length} grants in 4 s`);
+      assertSpaced(slots, slotSpacingMs(rate), 50);
+      assertAtMostPerSecond(slots, rate, 60);
+      // And it does grant: about 13 in 1.5 s (a limiter that refuses everything must fail here).
+      ok(slots.length >= 11, `only ${slots.length} grants in 1.5 s`);
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }
@@ -86,104 +101,88 @@ describe('the CAMS rate limiter', () => {
 
   for (const store of ['redis', 'memory'] as const) {
     it(`answers 429 with Retry-After, without calling CAMS, when no slot comes before the deadline (${store})`, async () => {
-      const restore = setEnv({
+      const env = {
         CAMS_RATE_LIMIT_PER_SECOND: '1',
         REDIS_KEY_PREFIX: `limiter-deadline-${store}:`,
         ...(store === 'memory' ? { REDIS_URL: undefined } : {}),
+      };
+      const [a, b] = [fleet.instance(env), store === 'redis' ? fleet.instance(env) : undefined];
+      const short = { function: { timeout: 1 } };
+      const first = await a.invoke(directEvent({ flowId: 'flow-1' }), fleet.context(0, short));
+      const { result, lines } = await fleet.capture(() =>
+        (b ?? a).invoke(directEvent({ flowId: 'flow-2' }), fleet.context(1, short)),
+      );
+      strictEqual((first as { flowId?: string }).flowId, 'flow-1');
+      deepStrictEqual(result, {
+        error: {
+          code: 'RateLimited',
+          message: 'Too many CAMS calls for this account right now; retry after 1 s',
+          status: 429,
+        },
       });
-      try {
-        const [a, b] = [fleet.instance(), store === 'redis' ? fleet.instance() : undefined];
-        const short = { function: { timeout: 1 } };
-        const first = await a.invoke(directEvent({ flowId: 'flow-1' }), fleet.context(0, short));
-        const { result, lines } = await captureStdout(() =>
-          (b ?? a).invoke(directEvent({ flowId: 'flow-2' }), fleet.context(1, short)),
-        );
-        strictEqual((first as { flowId?: string }).flowId, 'flow-1');
-        deepStrictEqual(result, {
-          error: {
-            code: 'RateLimited',
-            message: 'Too many CAMS calls for this account right now; retry after 1 s',
-            status: 429,
-          },
-        });
-        deepStrictEqual(
-          lines.map((line) => [line.status, line.store, line.camsCalls]),
-          [[429, store, 0]],
-        );
-        strictEqual(fleet.cams.calls.length, 1);
-      } finally {
-        restore();
-      }
+      deepStrictEqual(
+        lines.map((line) => [line.status, line.store, line.camsCalls]),
+        [[429, store, 0]],
+      );
+      strictEqual(fleet.cams.calls.length, 1);
     });
   }
 
   it('answers an HTTP 429 with a Retry-After header', async () => {
-    const restore = setEnv({ CAMS_RATE_LIMIT_PER_SECOND: '0.2', REDIS_KEY_PREFIX: 'limiter-http:' });
-    try {
-      const instance = fleet.instance();
-      const context = fleet.context(0, { function: { timeout: 2 } });
-      strictEqual(
-        (
-          (await instance.invoke(httpEvent({ path: '/flows/flow-3/preview-url' }), context)) as {
-            statusCode: number;
-          }
-        ).statusCode,
-        200,
-      );
-      const refused = (await instance.invoke(httpEvent({ path: '/flows/flow-4/preview-url' }), context)) as {
-        statusCode: number;
-        headers: Record<string, string>;
-      };
-      strictEqual(refused.statusCode, 429);
-      // 5.5 s between grants, 1.75 s of budget: the same request would fit in about 4 s.
-      ok(Number(refused.headers['Retry-After']) >= 3 && Number(refused.headers['Retry-After']) <= 6);
-      strictEqual(fleet.cams.calls.length, 1);
-    } finally {
-      restore();
-    }
+    const instance = fleet.instance({ CAMS_RATE_LIMIT_PER_SECOND: '0.2', REDIS_KEY_PREFIX: 'limiter-http:' });
+    const context = fleet.context(0, { function: { timeout: 2 } });
+    strictEqual((await instance.http({ path: '/flows/flow-3/preview-url' }, context)).statusCode, 200);
+    const refused = await instance.http({ path: '/flows/flow-4/preview-url' }, context);
+    strictEqual(refused.statusCode, 429);
+    // 5.5 s between grants, 1.75 s of budget: the same request would fit in about 4 s.
+    const retryAfter = Number(refused.headers['Retry-After']);
+    ok(retryAfter >= 3 && retryAfter <= 6, `Retry-After: ${retryAfter}`);
+    strictEqual(fleet.cams.calls.length, 1);
   });
 
   it('makes every CAMS attempt take a slot, retries included', async () => {
-    const restore = setEnv({ CAMS_RATE_LIMIT_PER_SECOND: '2', REDIS_KEY_PREFIX: 'limiter-retry:' });
-    try {
-      fleet.cams.script({
-        kind: 'json',
-        status: 503,
-        body: { RequestId: 'R503', Code: 'ServiceUnavailable' },
-      });
-      const { lines } = await captureStdout(() =>
-        fleet.instance().invoke(directEvent({ flowId: 'flow-5' }), fleet.context()),
-      );
-      deepStrictEqual(
-        lines.map((line) => [line.status, line.camsCalls]),
-        [[200, 2]],
-      );
-      // The retry's own backoff is at most 100 ms; its slot comes 550 ms after the first attempt's.
-      ok((lines[0]?.latencyMs ?? 0) >= 500, `retried after ${lines[0]?.latencyMs} ms`);
-    } finally {
-      restore();
-    }
+    // The slots come from Redis (on its clock); the function sleeps the waits on a fake clock, which records them.
+    const clock = new FakeClock({ start: Date.now() });
+    const rate = 2;
+    fleet.cams.script({
+      kind: 'json',
+      status: 503,
+      body: { RequestId: 'R503', Code: 'ServiceUnavailable' },
+    });
+    const { lines } = await fleet.capture(() =>
+      fleet
+        .instance({ CAMS_RATE_LIMIT_PER_SECOND: String(rate), REDIS_KEY_PREFIX: 'limiter-retry:' }, { clock })
+        .invoke(directEvent({ flowId: 'flow-5' }), fleet.context()),
+    );
+    deepStrictEqual(
+      lines.map((line) => [line.status, line.store, line.camsCalls]),
+      [[200, 'redis', 2]],
+    );
+    // The retry's backoff (half of 100 ms with the fake clock's jitter), then the wait for its own slot: 550 ms after
+    // the first attempt's, less the few ms that really passed in between.
+    const [backoff, slotWait = 0, ...more] = clock.sleeps;
+    deepStrictEqual([backoff, more], [50, []]);
+    ok(
+      slotWait > slotSpacingMs(rate) - 100 && slotWait <= slotSpacingMs(rate),
+      `the retry waited ${slotWait} ms for its slot`,
+    );
   });
 
   it('keeps two instances’ concurrent new flows under CAMS’s limit: no throttling answers', async () => {
-    const restore = setEnv({ REDIS_KEY_PREFIX: 'limiter-fleet:' });
-    try {
-      const [a, b] = [fleet.instance(), fleet.instance()];
-      const results = await Promise.all(
-        FLOWS.slice(10, 22).map((flowId, i) =>
-          (i % 2 === 0 ? a : b).invoke(directEvent({ flowId }), fleet.context(i % 2)),
-        ),
-      );
-      deepStrictEqual(
-        results.map((result) => (result as { flowId?: string }).flowId),
-        FLOWS.slice(10, 22),
-      );
-      deepStrictEqual(
-        fleet.cams.calls.map((call) => call.code),
-        Array.from({ length: 12 }, () => 'OK'),
-      );
-    } finally {
-      restore();
-    }
+    // Eight new flows at 5/s take 1.5 s: a second that held six of them (the limiter failing) is throttled by CAMS.
+    const flows = FLOWS.slice(10, 18);
+    const env = { REDIS_KEY_PREFIX: 'limiter-fleet:' };
+    const [a, b] = [fleet.instance(env), fleet.instance(env)];
+    const results = await Promise.all(
+      flows.map((flowId, i) => (i % 2 === 0 ? a : b).invoke(directEvent({ flowId }), fleet.context(i % 2))),
+    );
+    deepStrictEqual(
+      results.map((result) => (result as { flowId?: string }).flowId),
+      flows,
+    );
+    deepStrictEqual(
+      fleet.cams.calls.map((call) => call.code),
+      flows.map(() => 'OK'),
+    );
   });
 });

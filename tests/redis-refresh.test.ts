@@ -1,19 +1,25 @@
 /** Refresh without abuse: `Cache-Control: no-cache` / `"refresh": true` call CAMS at most once per key per interval. */
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SkippingClock } from './fixtures/clock.js';
 import { directEvent, httpEvent } from './fixtures/fc.js';
 import { useFleet } from './fixtures/fleet.js';
-import { captureStdout } from './fixtures/instances.js';
 
-const fleet = useFleet({ env: { REDIS_KEY_PREFIX: 'refresh-test:', PREVIEW_REFRESH_INTERVAL_S: '1' } });
+const INTERVAL_MS = 1000;
+const fleet = useFleet({
+  env: { REDIS_KEY_PREFIX: 'refresh-test:', PREVIEW_REFRESH_INTERVAL_S: String(INTERVAL_MS / 1000) },
+});
+// The interval runs on the instances' clock (one for the fleet): a test jumps over it instead of waiting; Redis,
+// the leases and CAMS stay on real time.
+const clock = new SkippingClock();
 
 const refresh = (flowId: string) =>
   httpEvent({ path: `/flows/${flowId}/preview-url`, headers: { 'Cache-Control': 'no-cache' } });
 
 describe('refresh interval', () => {
   it('serves a refresh inside the interval the link just fetched, as a hit, on any instance', async () => {
-    const [a, b] = [fleet.instance(), fleet.instance()];
-    const { result } = await captureStdout(async () => [
+    const [a, b] = [fleet.instance({}, { clock }), fleet.instance({}, { clock })];
+    const { result } = await fleet.capture(async () => [
       await a.invoke(directEvent({ flowId: 'welcome-flow' }), fleet.context(0)),
       await a.invoke(refresh('welcome-flow'), fleet.context(0)),
       await b.invoke(refresh('welcome-flow'), fleet.context(1)),
@@ -27,10 +33,10 @@ describe('refresh interval', () => {
   });
 
   it('after the interval, makes one CAMS call for many concurrent refreshes across instances', async () => {
-    const [a, b] = [fleet.instance(), fleet.instance()];
+    const [a, b] = [fleet.instance({}, { clock }), fleet.instance({}, { clock })];
     await a.invoke(directEvent({ flowId: 'survey-2026' }), fleet.context(0));
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const { lines } = await captureStdout(() =>
+    clock.skip(INTERVAL_MS + 100);
+    const { lines } = await fleet.capture(() =>
       Promise.all(
         Array.from({ length: 10 }, (_, i) =>
           (i % 2 === 0 ? a : b).invoke(refresh('survey-2026'), fleet.context(i % 2)),

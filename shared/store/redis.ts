@@ -148,6 +148,9 @@ export function createRedisStores(config: RedisConfig, ratePerSecond: number): R
     // The first reconnect is quick: after a thaw the server is usually there and only the socket was stale.
     retryStrategy: (times) => Math.min(25 * 2 ** (times - 1), 1000),
     connectionName: 'flow-preview',
+    // Only tests and benchmarks close a client (FC freezes the instance): closed while reconnecting, ioredis would
+    // keep a 2 s timer for the old socket, and the process alive with it.
+    disconnectTimeout: 100,
     // A Tair failover turns the old primary read-only: reconnect to reach the new one.
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
   });

@@ -5,10 +5,10 @@
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RateLimiter } from '../shared/preview/ports.js';
-import { slotSpacingMs } from '../shared/store/gcra.js';
+import { slotSpacingMs } from '../shared/store/fair-queue.js';
 import { MemoryRateLimiter } from '../shared/store/memory.js';
 import { createRedisStores } from '../shared/store/redis.js';
-import { FakeClock } from './fixtures/clock.js';
+import { SkippingClock } from './fixtures/clock.js';
 import { directEvent } from './fixtures/fc.js';
 import { useFleet } from './fixtures/fleet.js';
 
@@ -33,22 +33,31 @@ function assertSpaced(slots: number[], spacingMs: number, slackMs: number): void
   }
 }
 
-/** Many callers reserving for `durationMs`; returns the granted slot times (epoch ms). */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Many callers taking turns for `durationMs`, each as the core does (look, wait what the limiter says, look again);
+ * returns the times their turns were granted (epoch ms).
+ */
 async function hammer(limiters: RateLimiter[], callers: number, durationMs: number): Promise<number[]> {
   const slots: number[] = [];
   const end = Date.now() + durationMs;
+  let tickets = 0;
   await Promise.all(
     Array.from({ length: callers }, async (_, n) => {
       const limiter = limiters[n % limiters.length] as RateLimiter;
       while (Date.now() < end) {
-        const grant = await limiter.reserve('cams|account', 1500);
-        if (grant.granted) {
-          slots.push(Date.now() + grant.waitMs);
-          // Waits for its slot as a caller would, but not past the end (slots after it are not counted).
-          const wait = Math.min(grant.waitMs, Math.max(0, end - Date.now()));
-          await new Promise((resolve) => setTimeout(resolve, wait));
-        } else {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(grant.retryAfterMs, 100)));
+        tickets += 1;
+        const ticket = { id: `caller-${n}-${tickets}`, space: `space-${n % 3}` };
+        for (;;) {
+          const turn = await limiter.take('cams|account', ticket, 1500);
+          if (turn.state === 'granted') slots.push(Date.now());
+          if (turn.state !== 'queued') {
+            if (turn.state === 'refused') await sleep(Math.min(turn.retryAfterMs, 100));
+            break;
+          }
+          if (Date.now() >= end) break;
+          await sleep(Math.max(1, Math.min(turn.waitMs, 250, end - Date.now())));
         }
       }
     }),
@@ -66,11 +75,11 @@ describe('the CAMS rate limiter', () => {
     // windows of a second, and three connections each granting on their own would put grants ~37 ms apart.
     const rate = 10;
     const stores = [0, 1, 2].map(() =>
-      createRedisStores({ url: fleet.redis.url(), keyPrefix: 'limiter-unit:', commandTimeoutMs: 1000 }),
+      createRedisStores({ url: fleet.redis.url(), keyPrefix: 'limiter-unit:', commandTimeoutMs: 1000 }, rate),
     );
     try {
       const slots = await hammer(
-        stores.map((store) => store.limiter(rate)),
+        stores.map((store) => store.limiter),
         24,
         1500,
       );
@@ -88,15 +97,24 @@ describe('the CAMS rate limiter', () => {
     const limiter = new MemoryRateLimiter(5, () => now);
     const slots: number[] = [];
     for (let i = 0; i < 2000; i += 1) {
-      now += Math.floor((i * 7919) % 97); // uneven arrivals
-      const grant = await limiter.reserve('scope', (i * 31) % 1500);
-      if (grant.granted) slots.push(now + grant.waitMs);
+      now += Math.floor((i * 7919) % 97); // uneven arrivals, each taking its turn if it has come
+      const turn = await limiter.take('scope', { id: `t${i}`, space: `s${i % 3}` }, (i * 31) % 1500);
+      if (turn.state === 'granted') slots.push(now);
     }
     assertAtMostPerSecond(slots, 5, 0);
     const busy = new MemoryRateLimiter(5, () => now);
-    await busy.reserve('scope', 0);
-    deepStrictEqual(await busy.reserve('scope', 100), { granted: false, retryAfterMs: 120 });
-    deepStrictEqual(await busy.reserve('scope', 220), { granted: true, waitMs: 220 });
+    await busy.take('scope', { id: 'first', space: '' }, 0);
+    deepStrictEqual(await busy.take('scope', { id: 'too-late', space: '' }, 100), {
+      state: 'refused',
+      retryAfterMs: 120,
+    });
+    // The refused one held nothing: the next caller's turn is the same slot it would have had.
+    deepStrictEqual(await busy.take('scope', { id: 'next', space: '' }, 220), {
+      state: 'queued',
+      waitMs: 220,
+    });
+    now += 220;
+    deepStrictEqual(await busy.take('scope', { id: 'next', space: '' }, 0), { state: 'granted' });
   });
 
   for (const store of ['redis', 'memory'] as const) {
@@ -141,8 +159,9 @@ describe('the CAMS rate limiter', () => {
   });
 
   it('makes every CAMS attempt take a slot, retries included', async () => {
-    // The slots come from Redis (on its clock); the function sleeps the waits on a fake clock, which records them.
-    const clock = new FakeClock({ start: Date.now() });
+    // The slots come from Redis, on its own (real) clock, so the function waits in real time too; the clock records
+    // the waits, and its jitter is fixed at half.
+    const clock = new SkippingClock({ random: () => 0.5 });
     const rate = 2;
     fleet.cams.script({
       kind: 'json',
@@ -158,13 +177,18 @@ describe('the CAMS rate limiter', () => {
       lines.map((line) => [line.status, line.store, line.camsCalls]),
       [[200, 'redis', 2]],
     );
-    // The retry's backoff (half of 100 ms with the fake clock's jitter), then the wait for its own slot: 550 ms after
-    // the first attempt's, less the few ms that really passed in between.
-    const [backoff, slotWait = 0, ...more] = clock.sleeps;
-    deepStrictEqual([backoff, more], [50, []]);
+    // The retry's backoff (half of 100 ms with the clock's jitter), then the wait for its own slot, 550 ms after the
+    // first attempt's, in looks of at most 250 ms: what is left of 550 after the backoff and the call itself.
+    const [backoff, ...looks] = clock.sleeps;
+    strictEqual(backoff, 50);
     ok(
-      slotWait > slotSpacingMs(rate) - 100 && slotWait <= slotSpacingMs(rate),
-      `the retry waited ${slotWait} ms for its slot`,
+      looks.every((look) => look <= 250),
+      `looks of ${looks.join(', ')} ms`,
+    );
+    const slotWait = looks.reduce((sum, look) => sum + look, 0);
+    ok(
+      slotWait > slotSpacingMs(rate) - 50 - 100 && slotWait <= slotSpacingMs(rate) - 50,
+      `the retry waited ${slotWait} ms for its slot (${looks.join(' + ')})`,
     );
   });
 

@@ -60,7 +60,7 @@ before(async () => {
   url = await cams.start();
   // The fake clock lets the refreshes pass the 5/s budget at once; each attempt's own timeout is real (the socket's).
   fn = buildFunction(
-    { CAMS_ENDPOINT: url, CAMS_TIMEOUT_MS: '60' },
+    { CAMS_ENDPOINT: url, CAMS_TIMEOUT_MS: '200' },
     { clock: new FakeClock({ start: Date.now() }) },
   );
 });

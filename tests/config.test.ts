@@ -17,6 +17,8 @@ describe('loadConfig', () => {
         camsRateLimitPerSecond: 5,
         previewMaxAgeMs: 900_000,
         refreshIntervalMs: 60_000,
+        failureTtlMs: 10_000,
+        fairShare: true,
       },
     });
   });

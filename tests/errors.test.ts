@@ -230,7 +230,7 @@ describe('CamsError advice: what the core may do with a failure', () => {
   ];
   for (const failure of lasting) {
     it(`says ${JSON.stringify(failure)} will not change soon (lasting), and is not retried`, () => {
-      deepStrictEqual(new CamsError(failure).advice, { lasting: true });
+      deepStrictEqual(new CamsError(failure).advice, { lasting: { record: { cams: failure } } });
     });
   }
 

@@ -13,6 +13,8 @@ describe('loadConfig(env).fleet', () => {
       camsRateLimitPerSecond: 5,
       previewMaxAgeMs: 900_000,
       refreshIntervalMs: 60_000,
+      failureTtlMs: 10_000,
+      fairShare: true,
     });
   });
 
@@ -33,6 +35,8 @@ describe('loadConfig(env).fleet', () => {
         camsRateLimitPerSecond: 2.5,
         previewMaxAgeMs: 900_000,
         refreshIntervalMs: 60_000,
+        failureTtlMs: 10_000,
+        fairShare: true,
       },
     );
   });

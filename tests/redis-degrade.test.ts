@@ -124,6 +124,10 @@ describe('Redis trouble', () => {
     const admin = server.client();
     let instance: Instance | undefined;
     try {
+      // A running instance (its connection open, its limiter script loaded: Redis counts both as used memory), then
+      // a Redis with 300 KB to spare filled with 600 KB.
+      instance = start({ REDIS_URL: server.url() });
+      await ask(instance, 'welcome-flow');
       const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
       await admin.config('SET', 'maxmemory', String(used + 300_000));
       await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
@@ -132,7 +136,6 @@ describe('Redis trouble', () => {
       const fill = admin.pipeline();
       for (let i = 0; i < 600; i += 1) fill.set(`filler:${i}`, filler);
       for (const [error] of (await fill.exec()) ?? []) if (error) throw error;
-      instance = start({ REDIS_URL: server.url() });
       const lines: LogLine[] = [];
       for (let i = 0; i < 12; i += 1) {
         const flowId = ['welcome-flow', 'order_status_01', 'survey-2026'][i % 3] as string;

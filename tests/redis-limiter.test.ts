@@ -120,7 +120,7 @@ describe('the CAMS rate limiter', () => {
   for (const store of ['redis', 'memory'] as const) {
     it(`answers 429 with Retry-After, without calling CAMS, when no slot comes before the deadline (${store})`, async () => {
       const env = {
-        CAMS_RATE_LIMIT_PER_SECOND: '1',
+        CAMS_RATE_LIMIT_PER_SECOND: '0.4', // 2,750 ms between slots: far past the 750 ms this call may wait
         REDIS_KEY_PREFIX: `limiter-deadline-${store}:`,
         ...(store === 'memory' ? { REDIS_URL: undefined } : {}),
       };
@@ -134,7 +134,7 @@ describe('the CAMS rate limiter', () => {
       deepStrictEqual(result, {
         error: {
           code: 'RateLimited',
-          message: 'Too many CAMS calls for this account right now; retry after 1 s',
+          message: 'Too many CAMS calls for this account right now; retry after 2 s',
           status: 429,
         },
       });

@@ -98,7 +98,7 @@ describe('an abandoned CAMS call', () => {
     // Each of them one CAMS call that timed out, never retried.
     deepStrictEqual(
       fn.logs().map((line) => [line.status, line.outcome, line.camsCalls, line.error?.cams]),
-      Array.from({ length: 11 }, () => [504, 'CamsTimeout', 1, { kind: 'timeout', timeoutMs: 60 }]),
+      Array.from({ length: 11 }, () => [504, 'CamsTimeout', 1, { kind: 'timeout', timeoutMs: 200 }]),
     );
   });
 

@@ -19,20 +19,21 @@ process.stdout.write = ((chunk: string | Uint8Array) => {
 
 interface Job {
   readonly id: number;
-  readonly flowId: string;
+  /** The direct-invocation payload (`flowId`, and `custSpaceId` for a tenant's space). */
+  readonly payload: Record<string, unknown>;
 }
 
 process.on('message', async (job: Job) => {
   lastLine = '';
   const startedAt = performance.now();
-  const result = (await handler(Buffer.from(JSON.stringify({ flowId: job.flowId })), {
+  const result = (await handler(Buffer.from(JSON.stringify(job.payload)), {
     requestId: `bench-${job.id}`,
     accountId,
     credentials,
     function: { timeout: 10 },
   })) as { error?: { status?: number } };
   const handlerMs = performance.now() - startedAt;
-  let log: { store?: string; cache?: string; camsCalls?: number } = {};
+  let log: { store?: string; cache?: string; camsCalls?: number; slotWaitMs?: number } = {};
   try {
     log = JSON.parse(lastLine);
   } catch {
@@ -45,6 +46,7 @@ process.on('message', async (job: Job) => {
     store: log.store,
     cache: log.cache,
     camsCalls: log.camsCalls,
+    slotWaitMs: log.slotWaitMs,
   });
 });
 process.send?.({ ready: true });

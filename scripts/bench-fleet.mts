@@ -9,8 +9,12 @@
  * uses a private redis-server. Each scenario starts a new fleet with empty caches. The table replaces its section of
  * docs/benchmarks.md.
  *
- * A full run takes about 3 minutes; `BENCH_FLEET_ONLY=burst,mixed,steady,outage,hits` runs a part (a short run:
- * `BENCH_FLEET_ONLY=hits,outage npm run bench:fleet`, about 20 s).
+ * A full run takes about 3½ minutes; `BENCH_FLEET_ONLY=burst,mixed,steady,outage,hits,tenants` runs a part (a short
+ * run: `BENCH_FLEET_ONLY=hits,outage npm run bench:fleet`, about 20 s; the two tenants alone, about 30 s).
+ *
+ * `tenants` is the attack of issue 17 on the Redis fleet: tenant A asks 12 made-up flow ids a second for 6 s while
+ * tenant B asks one new flow a second; B's latency and 429s are compared with B alone, with the fair share per space
+ * on (the default) and off (`CAMS_FAIR_SHARE=off`: one first-come, first-served queue for the account).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -34,6 +38,9 @@ const KEYS = Array.from({ length: MAX_KEYS }, (_, i) => ({
 const STEADY_BUDGET_MS = Number(process.env['BENCH_FLEET_STEADY_BUDGET_S'] ?? 30) * 1000;
 /** The environment knobs of this script (a run that sets one says so in docs/benchmarks.md). */
 const SETTINGS = ['BENCH_FLEET_ONLY', 'BENCH_FLEET_STEADY_BUDGET_S'] as const;
+/** The two-tenant scenario: tenant A's made-up flows per second, for this long; tenant B one new flow a second. */
+const FLOOD_PER_SECOND = 12;
+const FLOOD_MS = 6000;
 
 type Store = 'memory' | 'redis';
 
@@ -42,6 +49,14 @@ interface Outcome {
   readonly handlerMs: number;
   readonly store: string | undefined;
   readonly cache: string | undefined;
+  /** How long it waited for its CAMS slot (the log line's `slotWaitMs`). */
+  readonly slotWaitMs?: number | undefined;
+}
+
+/** A direct-invocation payload. */
+interface Payload {
+  readonly flowId: string;
+  readonly custSpaceId?: string;
 }
 
 interface Worker {
@@ -55,7 +70,7 @@ class Dispatcher {
   readonly #workers: Worker[] = [];
   /** Every process started, ready or not, so `close` stops them all. */
   readonly #children: ChildProcess[] = [];
-  readonly #queue: Array<{ id: number; flowId: string }> = [];
+  readonly #queue: Array<{ id: number; payload: Payload }> = [];
   readonly #waiting = new Map<number, (outcome: Outcome) => void>();
   #starting = 0;
   #nextId = 0;
@@ -77,11 +92,13 @@ class Dispatcher {
     while (this.#starting > 0) await sleep(10);
   }
 
-  submit(flowId: string): Promise<Outcome> {
+  /** A direct invocation of a flow (a flow id alone, or the whole payload, `custSpaceId` included). */
+  submit(flow: string | Payload): Promise<Outcome> {
     const id = this.#nextId++;
+    const payload = typeof flow === 'string' ? { flowId: flow } : flow;
     return new Promise((resolveOutcome) => {
       this.#waiting.set(id, resolveOutcome);
-      this.#queue.push({ id, flowId });
+      this.#queue.push({ id, payload });
       this.#pump();
     });
   }
@@ -156,6 +173,7 @@ class Dispatcher {
           handlerMs: message.handlerMs ?? Number.NaN,
           store: message.store,
           cache: message.cache,
+          slotWaitMs: message.slotWaitMs,
         });
       }
       this.#pump();
@@ -332,6 +350,7 @@ async function main(): Promise<void> {
     ...Array.from({ length: 200 }, (_, i) => `steady-${i}`),
     ...Array.from({ length: 10 }, (_, i) => `outage-${i}`),
     'hit-flow',
+    ...Array.from({ length: 3 * (FLOOD_MS / 1000) }, (_, i) => `tenant-b-${i}`),
   ];
   const cams = await startCamsSimulator({
     credentials: KEYS.map((key) => ({ ...key, accountId: ACCOUNT_ID })),
@@ -341,7 +360,9 @@ async function main(): Promise<void> {
   const context = { cams, redis, workerFile };
   const benchStart = performance.now();
   // BENCH_FLEET_ONLY=burst,mixed,steady,outage,hits runs a part (while tuning, or a short run).
-  const only = new Set((process.env['BENCH_FLEET_ONLY'] ?? 'burst,mixed,steady,outage,hits').split(','));
+  const only = new Set(
+    (process.env['BENCH_FLEET_ONLY'] ?? 'burst,mixed,steady,outage,hits,tenants').split(','),
+  );
   try {
     if (only.has('burst')) {
       process.stderr.write('50 new flows at once…\n');
@@ -471,6 +492,22 @@ async function main(): Promise<void> {
         '≤ 1 ms added',
       );
     }
+    if (only.has('tenants')) {
+      process.stderr.write('two tenants: A floods made-up flows, B asks new ones…\n');
+      const alone = await runTenants(context, { flood: false, fairShare: true, run: 0 });
+      const fair = await runTenants(context, { flood: true, fairShare: true, run: 1 });
+      const fifo = await runTenants(context, { flood: true, fairShare: false, run: 2 });
+      for (const [metric, pick] of [
+        ["B's new flows: median latency (handler)", (t: TenantsResult) => ms(median(latencies(t.b)))],
+        ["… B's slowest", (t: TenantsResult) => ms(Math.max(...latencies(t.b)))],
+        ["… B's statuses", (t: TenantsResult) => statusesOf(t.b)],
+        ["A's made-up flows: statuses", (t: TenantsResult) => (t.a.length === 0 ? '—' : statusesOf(t.a))],
+        ['CAMS calls for A / for B', (t: TenantsResult) => `${t.camsA} / ${t.camsB}`],
+      ] as const) {
+        tenantRows.push([metric, pick(alone), pick(fair), pick(fifo)]);
+        process.stderr.write(`  ${metric}: ${pick(alone)} | ${pick(fair)} | ${pick(fifo)}\n`);
+      }
+    }
     row('whole benchmark', '', seconds(performance.now() - benchStart));
   } finally {
     await cams.stop();
@@ -482,11 +519,85 @@ async function main(): Promise<void> {
     '',
     markdownTable(['scenario', 'in-memory', 'Redis', 'target'], rows),
   ].join('\n');
-  writeBenchSections(
-    [{ id: 'fleet', title: '`npm run bench:fleet`: the fleet, in-memory vs Redis', body }],
-    command(fileURLToPath(import.meta.url), SETTINGS),
-  );
-  process.stdout.write(`${body}\n`);
+  const sections = [{ id: 'fleet', title: '`npm run bench:fleet`: the fleet, in-memory vs Redis', body }];
+  if (tenantRows.length > 0) {
+    sections.push({
+      id: 'fleet-tenants',
+      title: '`npm run bench:fleet`: two tenants on the Redis fleet (issue 17)',
+      body: [
+        `Tenant A asks ${FLOOD_PER_SECOND} made-up flow ids a second for ${FLOOD_MS / 1000} s (each a CAMS call: ` +
+          'they are new, and CAMS answers `Unknown.ResourceOwnerId`); tenant B asks one new flow a second. Each ' +
+          'tenant is one space (`custSpaceId`, as tenant binding sets it). Up to 64 instances, CAMS at 5 calls/s.',
+        '',
+        markdownTable(
+          ['', 'B alone', 'A floods, fair share (default)', 'A floods, `CAMS_FAIR_SHARE=off`'],
+          tenantRows,
+        ),
+      ].join('\n'),
+    });
+  }
+  writeBenchSections(sections, command(fileURLToPath(import.meta.url), SETTINGS));
+  process.stdout.write(`${sections.map((section) => section.body).join('\n\n')}\n`);
+}
+
+interface TenantsResult {
+  readonly a: Outcome[];
+  readonly b: Outcome[];
+  readonly camsA: number;
+  readonly camsB: number;
+}
+
+const tenantRows: Array<[string, string, string, string]> = [];
+const latencies = (outcomes: Outcome[]) => outcomes.filter((o) => o.status === 200).map((o) => o.handlerMs);
+const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)} ms` : '—');
+function statusesOf(outcomes: Outcome[]): string {
+  const byStatus = new Map<string, number>();
+  for (const outcome of outcomes)
+    byStatus.set(String(outcome.status), (byStatus.get(String(outcome.status)) ?? 0) + 1);
+  return [...byStatus]
+    .sort()
+    .map(([status, n]) => `${n} × ${status}`)
+    .join(', ');
+}
+
+/** Issue 17's attack on a Redis fleet: A's flood of made-up flows (or none), and B's new flows, one a second. */
+async function runTenants(
+  context: { cams: CamsSimulator; redis: RedisServer; workerFile: string },
+  options: { flood: boolean; fairShare: boolean; run: number },
+): Promise<TenantsResult> {
+  context.cams.reset();
+  scenarioNumber += 1;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CAMS_ENDPOINT: context.cams.url,
+    REDIS_URL: context.redis.url(),
+    REDIS_KEY_PREFIX: `bench-${process.pid}-${scenarioNumber}:`,
+    CAMS_FAIR_SHARE: options.fairShare ? 'space' : 'off',
+  };
+  for (const name of ['CAMS_RATE_LIMIT_PER_SECOND', 'PREVIEW_REFRESH_INTERVAL_S']) delete env[name];
+  const dispatcher = new Dispatcher(context.workerFile, 64, env);
+  // A fleet already running: enough warm instances for B and the first second of A.
+  await dispatcher.prestart(16);
+  const startedAt = performance.now();
+  const at = (ms: number) => sleep(startedAt + ms - performance.now());
+  const flood = options.flood
+    ? Array.from({ length: (FLOOD_PER_SECOND * FLOOD_MS) / 1000 }, async (_, i) => {
+        await at((i * 1000) / FLOOD_PER_SECOND);
+        return dispatcher.submit({ flowId: `made-up-${options.run}-${i}`, custSpaceId: 'tenant-a' });
+      })
+    : [];
+  const b = Array.from({ length: FLOOD_MS / 1000 }, async (_, i) => {
+    await at(500 + i * 1000);
+    return dispatcher.submit({
+      flowId: `tenant-b-${options.run * (FLOOD_MS / 1000) + i}`,
+      custSpaceId: 'tenant-b',
+    });
+  });
+  const [aOutcomes, bOutcomes] = await Promise.all([Promise.all(flood), Promise.all(b)]);
+  await dispatcher.close();
+  const calls = (space: string) =>
+    context.cams.calls.filter((call) => call.params['CustSpaceId'] === space).length;
+  return { a: aOutcomes, b: bOutcomes, camsA: calls('tenant-a'), camsB: calls('tenant-b') };
 }
 
 function sleep(ms: number): Promise<void> {

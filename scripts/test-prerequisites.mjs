@@ -6,7 +6,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const NEEDED = [
-  { binary: '/usr/bin/redis-server', pkg: 'redis-server', why: 'the Redis/Tair fleet tests start a private redis-server' },
+  {
+    binary: '/usr/bin/redis-server',
+    pkg: 'redis-server',
+    why: 'the Redis/Tair fleet tests start a private redis-server',
+  },
   { binary: '/usr/bin/chromium', pkg: 'chromium', why: 'the example page is tested in a real browser' },
 ];
 
@@ -25,10 +29,15 @@ if (!canInstall) {
 
 process.stdout.write(`Installing with: ${command}\n`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-for (const args of [['update', '-qq'], ['install', '-y', '-qq', ...missing.map(({ pkg }) => pkg)]]) {
+for (const args of [
+  ['update', '-qq'],
+  ['install', '-y', '-qq', ...missing.map(({ pkg }) => pkg)],
+]) {
   const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
   if (result.status !== 0) {
-    process.stderr.write(`\napt-get ${args[0]} failed (exit ${result.status}); run it yourself:\n  ${command}\n`);
+    process.stderr.write(
+      `\napt-get ${args[0]} failed (exit ${result.status}); run it yourself:\n  ${command}\n`,
+    );
     process.exit(1);
   }
 }

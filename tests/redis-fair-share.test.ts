@@ -78,7 +78,7 @@ describe('the fleet budget on Redis: fair between spaces', () => {
     await sleep(5);
     const refused = await stores().limiter.take('late', { id: 'too-late', space: 'B' }, 10);
     strictEqual(refused.state, 'refused');
-    const waiters = (await fleet.redis.command('HKEYS', 'fair-test:limit-waiters:{late}')) as string[];
+    const waiters = (await fleet.redis.command('HKEYS', 'fair-test:limit-owners:{late}')) as string[];
     strictEqual(waiters.includes('too-late'), false);
     await Promise.all(holders);
   });
@@ -90,7 +90,7 @@ describe('the fleet budget on Redis: fair between spaces', () => {
     await sleep(STALE_MS + 50);
     const next = await waitForTurn('stale', 'A', 1000);
     ok(next.granted);
-    const waiters = (await fleet.redis.command('HKEYS', 'fair-test:limit-waiters:{stale}')) as string[];
+    const waiters = (await fleet.redis.command('HKEYS', 'fair-test:limit-owners:{stale}')) as string[];
     deepStrictEqual(waiters, []);
   });
 });

@@ -39,82 +39,66 @@ export interface RedisStores {
 }
 
 /**
- * `takeTurn` of fair-queue.ts, line for line, atomically, on the server's clock (instances' clocks may differ).
- * KEYS: the state hash (tat, vt), the queue (a sorted set of ticket ids by finish tag: Redis orders equal scores by
- * member, as `countAhead` does), the waiters (id → {s: space, t: tag, d: deadline, n: seen}), the spaces with
- * waiters (space → {t: last tag, w: waiting}); all four share the scope's hash tag. ARGV: id, space, maxWaitMs,
- * spacingMs, staleMs, ttlMs. Returns {1, 0} granted, {0, waitMs} queued, {-1, retryAfterMs} refused.
+ * `takeTurn` of fair-queue.ts, step for step, atomically, on the server's clock (instances' clocks may differ). Every
+ * step is a sorted-set or hash operation on the waiters it touches (no scan of the queue), so a look costs the same
+ * with 5 waiters or 500. KEYS (one hash tag, so Tair cluster mode keeps them on one slot): the state hash (`tat`,
+ * `vt`); the queue (ticket ids by finish tag: Redis orders equal scores by member, as `countAhead` does); the
+ * waiters' deadlines and last looks (ticket ids by epoch ms); each waiter's space (id → space); the spaces with
+ * waiters (`t:<space>` → last tag, `w:<space>` → how many wait). ARGV: id, space, maxWaitMs, spacingMs, staleMs,
+ * ttlMs. Returns {1, 0} granted, {0, waitMs} queued, {-1, retryAfterMs} refused.
  */
 const TAKE_TURN = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local id, space = ARGV[1], ARGV[2]
 local maxWait, spacing, stale, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local function forget(wid, w)
-  redis.call('ZREM', KEYS[2], wid)
-  redis.call('HDEL', KEYS[3], wid)
-  local raw = redis.call('HGET', KEYS[4], w.s)
-  if raw then
-    local sp = cjson.decode(raw)
-    sp.w = sp.w - 1
-    if sp.w <= 0 then redis.call('HDEL', KEYS[4], w.s) else redis.call('HSET', KEYS[4], w.s, cjson.encode(sp)) end
+local state, queue, deadlines, seen, owners, spaces = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local function forget(wid)
+  local s = redis.call('HGET', owners, wid)
+  redis.call('ZREM', queue, wid)
+  redis.call('ZREM', deadlines, wid)
+  redis.call('ZREM', seen, wid)
+  redis.call('HDEL', owners, wid)
+  if s and redis.call('HINCRBY', spaces, 'w:' .. s, -1) <= 0 then
+    redis.call('HDEL', spaces, 'w:' .. s, 't:' .. s)
   end
 end
-local function keep()
-  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
-end
-local all = redis.call('HGETALL', KEYS[3])
-for i = 1, #all, 2 do
-  local w = cjson.decode(all[i + 1])
-  if w.d < now or w.n < now - stale then forget(all[i], w) end
-end
-local state = redis.call('HMGET', KEYS[1], 'tat', 'vt')
-local tat = tonumber(state[1] or '0')
-local vt = tonumber(state[2] or '0')
-local rawMe = redis.call('HGET', KEYS[3], id)
-local me = nil
-local tag
-if rawMe then
-  me = cjson.decode(rawMe)
-  tag = me.t
-else
-  local rawSp = redis.call('HGET', KEYS[4], space)
-  local last = 0
-  if rawSp then last = cjson.decode(rawSp).t end
-  tag = math.max(vt, last) + 1
-end
-local ahead = redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. tag)
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], tag, tag)) do
+for _, wid in ipairs(redis.call('ZRANGEBYSCORE', deadlines, '-inf', '(' .. now)) do forget(wid) end
+for _, wid in ipairs(redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. (now - stale))) do forget(wid) end
+local st = redis.call('HMGET', state, 'tat', 'vt')
+local tat = tonumber(st[1] or '0')
+local vt = tonumber(st[2] or '0')
+local tag = tonumber(redis.call('ZSCORE', queue, id))
+local known = tag ~= nil
+local last = tonumber(redis.call('HGET', spaces, 't:' .. space) or '0')
+if not known then tag = math.max(vt, last) + 1 end
+local ahead = redis.call('ZCOUNT', queue, '-inf', '(' .. tag)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', queue, tag, tag)) do
   if m ~= id and m < id then ahead = ahead + 1 end
 end
 local wait = math.max(now, tat) - now + ahead * spacing
+local function keep()
+  for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
 if wait > maxWait then
-  if me then forget(id, me) end
+  if known then forget(id) end
   keep()
   return {-1, math.max(1, math.ceil(wait - math.max(0, maxWait)))}
 end
 if ahead == 0 and wait == 0 then
-  if me then forget(id, me) end
-  redis.call('HSET', KEYS[1], 'tat', math.max(now, tat) + spacing, 'vt', tag)
+  if known then forget(id) end
+  redis.call('HSET', state, 'tat', math.max(now, tat) + spacing, 'vt', tag)
   keep()
   return {1, 0}
 end
-if me then
-  me.d = now + maxWait
-  me.n = now
-  redis.call('HSET', KEYS[3], id, cjson.encode(me))
-else
-  local rawSp = redis.call('HGET', KEYS[4], space)
-  local sp = {t = tag, w = 1}
-  if rawSp then
-    sp = cjson.decode(rawSp)
-    sp.t = math.max(sp.t, tag)
-    sp.w = sp.w + 1
-  end
-  redis.call('HSET', KEYS[4], space, cjson.encode(sp))
-  redis.call('ZADD', KEYS[2], tag, id)
-  redis.call('HSET', KEYS[3], id, cjson.encode({s = space, t = tag, d = now + maxWait, n = now}))
+if not known then
+  redis.call('ZADD', queue, tag, id)
+  redis.call('HSET', owners, id, space)
+  redis.call('HSET', spaces, 't:' .. space, math.max(last, tag))
+  redis.call('HINCRBY', spaces, 'w:' .. space, 1)
 end
+redis.call('ZADD', deadlines, now + maxWait, id)
+redis.call('ZADD', seen, now, id)
 keep()
 return {0, wait}
 `;
@@ -200,7 +184,9 @@ export function createRedisStores(config: RedisConfig, ratePerSecond: number): R
   const limiter: RateLimiter = {
     take: async (scope, ticket, maxWaitMs): Promise<Turn> => {
       const budget = Math.max(0, Math.floor(maxWaitMs));
-      const keys = ['turn', 'queue', 'waiters', 'spaces'].map((kind) => key(`limit-${kind}`, scope));
+      const keys = ['turn', 'queue', 'deadlines', 'seen', 'owners', 'spaces'].map((kind) =>
+        key(`limit-${kind}`, scope),
+      );
       // The state outlives the longest wait in it by a minute, then goes: an idle account holds nothing.
       const ttlMs = budget + MAX_LOOK_AGAIN_MS + 60_000;
       const reply = await run(() =>

@@ -7,9 +7,9 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK } from 'jose';
-import { type KeySourceFailure, type VerifierOptions, verifyJwt } from '../shared/auth/jwt-verifier.js';
 import { callerIdentity } from '../shared/auth/caller-identity.js';
 import { AuthUnavailableError } from '../shared/auth/errors.js';
+import { type KeySourceFailure, type VerifierOptions, verifyJwt } from '../shared/auth/jwt-verifier.js';
 import type { JwtConfig } from '../shared/config.js';
 import { AUDIENCE, ISSUER, jwks, makeKey, sign, type TestKey } from './fixtures/jwt.js';
 

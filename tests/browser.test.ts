@@ -94,8 +94,12 @@ function npmStart(): Promise<NpmStart> {
   })();
   return npmStarted;
 }
-// It takes seconds to come up: it does so while the other blocks run.
-if (!missing) before(() => void npmStart());
+// It takes seconds of CPU to come up: it does so while the other blocks run, once Chromium has started.
+if (!missing)
+  before(async () => {
+    await launchedChromium();
+    void npmStart();
+  });
 after(async () => {
   const started = await npmStarted;
   if (started === undefined) return;

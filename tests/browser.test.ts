@@ -8,6 +8,11 @@
  *
  * Chromium stays offline: every host but loopback resolves to nothing, and the frame's request to Meta's preview
  * page is answered by the test.
+ *
+ * As npm start composes it (dev/start.ts): the function is a handler built from an environment object
+ * (`createHandler(readConfig(env))`, here through tests/fixtures/function.ts) behind dev/local-server.ts. One Chromium
+ * serves the whole file, a new context (its own cache) per block, as a new browser would; the real `npm start` of the
+ * last block starts with the file, as it takes seconds to come up.
  */
 
 import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
@@ -20,12 +25,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { type Browser, chromium, type Page, type Request } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { type CamsSimulator, startCamsSimulator } from '../dev/cams-simulator.js';
-import { type LocalServer, startLocalServer } from '../dev/local-server.js';
+import { type FcHandler, type LocalServer, startLocalServer } from '../dev/local-server.js';
 import { servePage } from '../dev/web-page.js';
-import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
-import { ROLE_CREDENTIALS, setEnv, silenceLogs } from './fixtures/fc.js';
+import type { Env } from '../shared/config.js';
+import { ROLE_CREDENTIALS } from './fixtures/fc.js';
+import { buildFunction } from './fixtures/function.js';
 import { AUDIENCE, ISSUER, jwks, makeKey, SPACE_CLAIM, sign, type TestKey } from './fixtures/jwt.js';
 import { cleanEnv, type Started, start } from './fixtures/process.js';
 
@@ -39,6 +45,85 @@ const missing = existsSync(CHROMIUM)
   ? undefined
   : `Chromium is not installed at ${CHROMIUM}${process.env['FLOW_PREVIEW_CHROMIUM_UNAVAILABLE'] ? ` (${process.env['FLOW_PREVIEW_CHROMIUM_UNAVAILABLE']})` : ''}; .ci/run installs it with apt (apt-get install chromium)`;
 if (missing) process.stdout.write(`# browser test skipped: ${missing}\n`);
+
+let chromiumStarted: Promise<Browser> | undefined;
+/** The file's one Chromium, launched on first use. */
+function launchedChromium(): Promise<Browser> {
+  chromiumStarted ??= chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+      OFFLINE,
+    ],
+  });
+  return chromiumStarted;
+}
+after(async () => {
+  await (await chromiumStarted)?.close();
+});
+
+interface NpmStart {
+  readonly server: Started;
+  /** `npm run token -- --space cams-abc` for the same development key, run once npm start is listening. */
+  readonly token: Promise<{ stdout: string }>;
+  readonly dir: string;
+}
+let npmStarted: Promise<NpmStart> | undefined;
+/** The real `npm start` with FLOW_PREVIEW_AUTH_TYPE=jwt (its development key in a temporary file), begun once. */
+function npmStart(): Promise<NpmStart> {
+  npmStarted ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flow-preview-browser-key-'));
+    const env = cleanEnv({
+      PORT: '0',
+      FLOW_PREVIEW_AUTH_TYPE: 'jwt',
+      FLOW_PREVIEW_DEV_KEY_FILE: join(dir, 'key.json'),
+    });
+    const server = start('npm', ['start', '--silent'], env);
+    const token = server
+      .waitFor(/listening on/)
+      .then(() => run('npm', ['run', 'token', '--silent', '--', '--space', 'cams-abc'], { env }));
+    token.catch(() => undefined); // the test that reads it reports its failure
+    return { server, token, dir };
+  })();
+  return npmStarted;
+}
+// It takes seconds of CPU to come up: it does so while the other blocks run, once Chromium has started.
+if (!missing)
+  before(async () => {
+    await launchedChromium();
+    void npmStart();
+  });
+after(async () => {
+  const started = await npmStarted;
+  if (started === undefined) return;
+  await started.server.interrupt();
+  await started.token.catch(() => undefined);
+  await rm(started.dir, { recursive: true, force: true });
+});
+
+/**
+ * The function behind a local server as npm start serves it: the server is started once, and the instance it calls
+ * is built from an environment object and can be replaced by a new one (a fresh cache, or other settings), as a
+ * new FC instance would be. Its log lines are kept, not printed.
+ */
+class FunctionBehindServer {
+  #handler: FcHandler = async () => {
+    throw new Error('no instance built yet');
+  };
+  /** What the local server calls: the current instance. */
+  readonly handler: FcHandler = (event, context) => this.#handler(event, context);
+  /** Builds a new instance from `env` and serves it from now on. */
+  serve(env: Env): void {
+    this.#handler = buildFunction(env).handler;
+  }
+}
 
 /** Waits until the page is no longer busy and shows either the link or an error. */
 async function waitForAnswer(page: Page): Promise<void> {
@@ -55,42 +140,33 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
   let pageServer: LocalServer;
   let functionServer: LocalServer;
   let browser: Browser;
+  let context: BrowserContext;
   let page: Page;
-  let restoreEnv: () => void;
+  const fn = new FunctionBehindServer();
   const served: string[] = [];
+  /** The function's environment: the page's origin allowed. */
+  let env: Env = {};
 
   before(async () => {
-    silenceLogs();
     cams = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS] });
-    pageServer = await startLocalServer({ handler, credentials: ROLE_CREDENTIALS, extraRoutes: servePage });
+    pageServer = await startLocalServer({
+      handler: fn.handler,
+      credentials: ROLE_CREDENTIALS,
+      extraRoutes: servePage,
+    });
     functionServer = await startLocalServer({
       handler: (event, context) => {
         served.push(String(JSON.parse(event.toString()).requestContext.http.method));
-        return handler(event, context);
+        return fn.handler(event, context);
       },
       credentials: ROLE_CREDENTIALS,
     });
     // The fresh-link case asks right after a fetch: no refresh interval here (tests/redis-refresh covers it).
-    restoreEnv = setEnv({
-      CAMS_ENDPOINT: cams.url,
-      CORS_ALLOWED_ORIGINS: pageServer.url,
-      PREVIEW_REFRESH_INTERVAL_S: '0',
-    });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-        OFFLINE,
-      ],
-    });
-    page = await browser.newPage();
+    env = { CAMS_ENDPOINT: cams.url, CORS_ALLOWED_ORIGINS: pageServer.url, PREVIEW_REFRESH_INTERVAL_S: '0' };
+    fn.serve(env);
+    browser = await launchedChromium();
+    context = await browser.newContext();
+    page = await context.newPage();
     // Meta's preview page, as the embedded frame asks for it (offline, it goes no further). Observed, not routed:
     // routing would turn off Chromium's cache and add `Cache-Control: no-cache` to the page's own requests.
     page.on('request', (request) => {
@@ -99,8 +175,7 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
     await page.goto(`${pageServer.url}/?api=${functionServer.url}`);
   });
   after(async () => {
-    await browser?.close();
-    restoreEnv?.();
+    await context?.close();
     await functionServer?.close();
     await pageServer?.close();
     await cams?.stop();
@@ -150,7 +225,7 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
   });
 
   it('shows the preview link and its expiry when the page’s origin is allowed', async () => {
-    previewCache.clear();
+    fn.serve(env); // a new instance: nothing cached yet
     await ask('welcome-flow');
     const href = await page.getAttribute('#preview-link', 'href');
     match(
@@ -180,7 +255,7 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
   });
 
   it('embeds the returned link, with the parameters a person filled in, in a sandboxed frame whose src is exactly the link', async () => {
-    previewCache.clear();
+    fn.serve(env);
     framed.length = 0;
     const payload = '{"screen": "FIRST_SCREEN", "data": {"screen_heading": "hello world"}}';
     const frameAsked = page.waitForRequest((request) =>
@@ -289,7 +364,7 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
       );
     });
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
-    const other = await browser.newPage();
+    const other = await context.newPage();
     const requested: string[] = [];
     other.on('request', (request) => requested.push(request.url()));
     await other.route(META_PREVIEW, (route) =>
@@ -337,7 +412,7 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
   });
 
   it('is blocked by the browser when the page’s origin is not allowed, and says so', async () => {
-    const restore = setEnv({ CORS_ALLOWED_ORIGINS: 'https://some-other-app.example.com' });
+    fn.serve({ ...env, CORS_ALLOWED_ORIGINS: 'https://some-other-app.example.com' });
     const consoleErrors: string[] = [];
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
@@ -359,7 +434,7 @@ describe('the example page in Chromium', { skip: missing ?? false }, () => {
       );
       await page.screenshot({ path: 'tests/.browser-blocked.png' }).catch(() => undefined);
     } finally {
-      restore();
+      fn.serve(env);
     }
   });
 });
@@ -368,18 +443,22 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
   let cams: CamsSimulator;
   let pageServer: LocalServer;
   let functionServer: LocalServer;
-  let browser: Browser;
+  let context: BrowserContext;
   let page: Page;
-  let restoreEnv: () => void;
+  const fn = new FunctionBehindServer();
+  let env: Env = {};
   let key: TestKey;
   const seen: Array<{ method: string; authorization: string | undefined; query: Record<string, string> }> =
     [];
 
   before(async () => {
-    silenceLogs();
     key = await makeKey('ES256', 'browser-key');
     cams = await startCamsSimulator({ credentials: [ROLE_CREDENTIALS] });
-    pageServer = await startLocalServer({ handler, credentials: ROLE_CREDENTIALS, extraRoutes: servePage });
+    pageServer = await startLocalServer({
+      handler: fn.handler,
+      credentials: ROLE_CREDENTIALS,
+      extraRoutes: servePage,
+    });
     functionServer = await startLocalServer({
       handler: (event, context) => {
         const parsed = JSON.parse(event.toString()) as {
@@ -392,29 +471,25 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
           authorization: parsed.headers['Authorization'] ?? parsed.headers['authorization'],
           query: parsed.queryParameters,
         });
-        return handler(event, context);
+        return fn.handler(event, context);
       },
       credentials: ROLE_CREDENTIALS,
     });
-    restoreEnv = setEnv({
+    env = {
       CAMS_ENDPOINT: cams.url,
       CORS_ALLOWED_ORIGINS: pageServer.url,
       JWT_JWKS: jwks(key),
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       JWT_SPACE_CLAIM: SPACE_CLAIM,
-    });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', OFFLINE],
-    });
-    page = await browser.newPage();
+    };
+    fn.serve(env);
+    context = await (await launchedChromium()).newContext();
+    page = await context.newPage();
     await page.goto(`${pageServer.url}/?api=${functionServer.url}`);
   });
   after(async () => {
-    await browser?.close();
-    restoreEnv?.();
+    await context?.close();
     await functionServer?.close();
     await pageServer?.close();
     await cams?.stop();
@@ -435,7 +510,7 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
   }
 
   it('sends the token from the token field, trimmed, and shows the link for the token’s own space', async () => {
-    previewCache.clear();
+    fn.serve(env); // a new instance: nothing cached yet
     seen.length = 0;
     const token = await sign(key, { claims: { [SPACE_CLAIM]: 'cams-a' } });
     await ask({ flowId: '  welcome-flow ', token: ` ${token}\n` });
@@ -535,34 +610,18 @@ describe('the example page in Chromium, with caller identity (JWT_*)', { skip: m
 describe('the example page in Chromium, served by npm start with FLOW_PREVIEW_AUTH_TYPE=jwt', {
   skip: missing ?? false,
 }, () => {
-  let server: Started;
-  let browser: Browser;
+  let context: BrowserContext;
   let page: Page;
-  let url = '';
-  let dir = '';
-  let env: NodeJS.ProcessEnv = {};
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'flow-preview-browser-key-'));
-    env = cleanEnv({
-      PORT: '0',
-      FLOW_PREVIEW_AUTH_TYPE: 'jwt',
-      FLOW_PREVIEW_DEV_KEY_FILE: join(dir, 'key.json'),
-    });
-    server = start('npm', ['start', '--silent'], env);
-    url = (await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1] ?? '';
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', OFFLINE],
-    });
-    page = await browser.newPage();
+    const { server } = await npmStart();
+    const url = (await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1] ?? '';
+    context = await (await launchedChromium()).newContext();
+    page = await context.newPage();
     await page.goto(`${url}/`);
   });
   after(async () => {
-    await browser?.close();
-    await server?.interrupt();
-    await rm(dir, { recursive: true, force: true });
+    await context?.close();
   });
 
   async function submit(token: string): Promise<void> {
@@ -584,7 +643,7 @@ describe('the example page in Chromium, served by npm start with FLOW_PREVIEW_AU
       await page.textContent('#error'),
       'This function needs a token: paste one in the Token field. (The trigger needs Authorization: Bearer <token>)',
     );
-    const { stdout } = await run('npm', ['run', 'token', '--silent', '--', '--space', 'cams-abc'], { env });
+    const { stdout } = await (await npmStart()).token;
     await submit(stdout.trim());
     ok(await page.isVisible('#result'), (await page.textContent('#error')) ?? '');
     match((await page.getAttribute('#preview-link', 'href')) ?? '', /^https:\/\/business\.facebook\.com\//);

@@ -1,23 +1,18 @@
 /**
  * Caller identity on the HTTP trigger: with JWT_* configured, only a valid bearer token gets past the edge, and a
- * token reaches only the spaces its claim grants. Every refusal is asserted whole and never calls CAMS.
+ * token reaches only the spaces its claim grants (or any space, when the operator chose authentication only). Every
+ * refusal is asserted whole and never calls CAMS. Each test builds its instance from an environment object.
  */
 import { deepStrictEqual, match, strictEqual } from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { handler } from '../functions/get-flow-preview-url/index.js';
+import type { Env } from '../shared/config.js';
 import { useCamsSimulator } from './fixtures/cams.js';
-import {
-  asHttp,
-  baseHeaders,
-  captureLogs,
-  directEvent,
-  fcContext,
-  httpEvent,
-  setEnv,
-} from './fixtures/fc.js';
+import { FakeClock } from './fixtures/clock.js';
+import { baseHeaders, directEvent, fcContext } from './fixtures/fc.js';
+import { buildFunction, type FunctionUnderTest, useFunction } from './fixtures/function.js';
 import {
   AUDIENCE,
   hs256WithPublicKey,
@@ -32,14 +27,14 @@ import {
 } from './fixtures/jwt.js';
 
 const ORIGIN = 'https://app.example.com';
-const cams = useCamsSimulator({
-  env: {
-    CORS_ALLOWED_ORIGINS: ORIGIN,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: undefined,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined,
-    ALIBABA_CLOUD_SECURITY_TOKEN: undefined,
-  },
-});
+// One clock for the function and the simulator: the CAMS rate limits pass without waiting. Tokens are signed and
+// checked on the real time (jose reads Date.now), which this clock starts from.
+let clock = new FakeClock();
+const cams = useCamsSimulator({ now: () => clock.now() });
+const freshClock = () => {
+  clock = new FakeClock({ start: Date.now() });
+  return { clock };
+};
 
 let rsa: TestKey;
 let ec: TestKey;
@@ -48,42 +43,45 @@ before(async () => {
   [rsa, ec, stranger] = await Promise.all([
     makeKey('RS256', 'idp-rsa-1'),
     makeKey('ES256', 'idp-ec-1'),
-    makeKey('RS256', 'attacker-1'),
+    makeKey('ES256', 'attacker-1'),
   ]);
 });
 
-/** Applies JWT_* for one describe block (after the keys exist). */
-function useJwtEnv(env: () => Record<string, string | undefined>): void {
-  let restore = (): void => {};
-  before(() => {
-    restore = setEnv({
-      JWT_JWKS: jwks(rsa, ec),
-      JWT_JWKS_URL: undefined,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWT_SPACE_CLAIM: undefined,
-      JWT_ALLOW_NO_SPACE: undefined,
-      JWT_CLOCK_LEEWAY_S: undefined,
-      ...env(),
-    });
-  });
-  after(() => restore());
+/** The function's environment: the CAMS simulator, one allowed origin, the provider's keys inline, and `settings`. */
+function jwtEnv(settings: Env = {}): Env {
+  return {
+    CAMS_ENDPOINT: cams.url,
+    CORS_ALLOWED_ORIGINS: ORIGIN,
+    JWT_JWKS: jwks(rsa, ec),
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    ...settings,
+  };
 }
 
-async function get(
-  token: string | undefined,
-  query: Record<string, string> = {},
-  extra: Record<string, string> = {},
-) {
-  const headers: Record<string, string> = { Origin: ORIGIN, ...extra };
-  if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
-  return asHttp(await handler(httpEvent({ headers, query }), fcContext()));
-}
+/** A fresh instance for each test of the describe block, with these JWT_* settings (read once the keys exist). */
+const useJwtFunction = (settings: () => Env) => useFunction(() => jwtEnv(settings()), freshClock);
+
+/** Verification alone: the settings of the blocks that are about tokens, not tenants. */
+const AUTHENTICATION_ONLY: Env = { JWT_AUTHENTICATION_ONLY: 'true' };
+
+/** A GET from the allowed origin to `fn`, with `token` as the bearer token when given. */
+const getFrom =
+  (fn: () => FunctionUnderTest) =>
+  async (
+    token: string | undefined,
+    query: Record<string, string> = {},
+    extra: Record<string, string> = {},
+  ) => {
+    const headers: Record<string, string> = { Origin: ORIGIN, ...extra };
+    if (token !== undefined) headers['Authorization'] = `Bearer ${token}`;
+    return fn().http({ headers, query });
+  };
 
 const cors = {
   Vary: 'Origin, Authorization',
   'Access-Control-Allow-Origin': ORIGIN,
-  'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id',
+  'Access-Control-Expose-Headers': 'Retry-After, WWW-Authenticate, X-Cache, X-Request-Id, traceparent',
 };
 
 function unauthorized(message: string, invalidToken = true) {
@@ -110,7 +108,7 @@ function refused(status: number, code: string, message: string) {
   };
 }
 
-const withoutBody = ({ body: _body, ...rest }: ReturnType<typeof asHttp>) => rest;
+const withoutBody = ({ body: _body, ...rest }: Awaited<ReturnType<FunctionUnderTest['http']>>) => rest;
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
@@ -128,7 +126,8 @@ async function signRaw(
 }
 
 describe('JWT verification on the HTTP trigger', () => {
-  useJwtEnv(() => ({}));
+  const fn = useJwtFunction(() => AUTHENTICATION_ONLY);
+  const get = getFrom(fn);
 
   it('answers 200 for a valid RS256 token and for a valid ES256 token', async () => {
     for (const key of [rsa, ec]) {
@@ -169,7 +168,7 @@ describe('JWT verification on the HTTP trigger', () => {
     ['a token signed by an unknown kid', () => sign(stranger), 'The token was not signed by a known key'],
     [
       'a token signed by another key under a known kid',
-      () => sign({ ...stranger, kid: rsa.kid }),
+      () => sign({ ...stranger, kid: ec.kid }),
       'The token signature is invalid',
     ],
     ['alg: none', async () => unsignedToken(), 'The token is signed with an algorithm that is not accepted'],
@@ -223,12 +222,9 @@ describe('JWT verification on the HTTP trigger', () => {
   });
 
   it('refuses another scheme than Bearer', async () => {
-    const response = asHttp(
-      await handler(
-        httpEvent({ headers: { Origin: ORIGIN, Authorization: `Basic ${await sign(rsa)}` } }),
-        fcContext(),
-      ),
-    );
+    const response = await fn().http({
+      headers: { Origin: ORIGIN, Authorization: `Basic ${await sign(rsa)}` },
+    });
     deepStrictEqual(withoutBody(response), unauthorized('The Authorization header must be "Bearer <token>"'));
   });
 
@@ -251,45 +247,42 @@ describe('JWT verification on the HTTP trigger', () => {
   });
 
   it('answers a CORS preflight without a token', async () => {
-    const response = asHttp(
-      await handler(
-        httpEvent({ method: 'OPTIONS', headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'GET' } }),
-        fcContext(),
-      ),
-    );
+    const response = await fn().http({
+      method: 'OPTIONS',
+      headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'GET' },
+    });
     strictEqual(response.statusCode, 204);
     strictEqual(response.headers['Access-Control-Allow-Origin'], ORIGIN);
     strictEqual(
       response.headers['Access-Control-Allow-Headers'],
-      'Authorization, Cache-Control, Content-Type',
+      'Authorization, Cache-Control, Content-Type, traceparent',
     );
+    strictEqual(cams.calls.length, 0);
   });
 
   it('keeps the token out of every log line and response, valid or not', async () => {
     const valid = await sign(rsa);
     const expired = await sign(rsa, { expiresIn: -3600 });
-    const { result, lines } = await captureLogs(async () => [
-      await get(valid),
-      await get(expired),
-      await get(`${valid}x`),
-    ]);
+    const responses = [await get(valid), await get(expired), await get(`${valid}x`)];
+    const { lines } = fn();
     strictEqual(lines.length, 3);
-    for (const text of [...lines, ...result.map((response) => response.body)]) {
+    for (const text of [...lines, ...responses.map((response) => response.body)]) {
       for (const token of [valid, expired]) {
         strictEqual(text.includes(token.split('.')[2] ?? ''), false, text);
         strictEqual(text.includes(token.split('.')[1] ?? ''), false, text);
       }
     }
     deepStrictEqual(
-      lines.map((line) => JSON.parse(line).status),
+      fn()
+        .logs()
+        .map((line) => line.status),
       [200, 401, 401],
     );
   });
 
   it('leaves direct invocations alone: no token needed, any space may be named', async () => {
-    const result = (await handler(
+    const result = (await fn().invoke(
       directEvent({ flowId: 'welcome-flow', custSpaceId: 'cams-anyone' }),
-      fcContext(),
     )) as {
       flowId: string;
     };
@@ -302,7 +295,8 @@ describe('JWT verification on the HTTP trigger', () => {
 });
 
 describe('tenant binding (JWT_SPACE_CLAIM)', () => {
-  useJwtEnv(() => ({ JWT_SPACE_CLAIM: SPACE_CLAIM }));
+  const fn = useJwtFunction(() => ({ JWT_SPACE_CLAIM: SPACE_CLAIM }));
+  const get = getFrom(fn);
   const token = (spaces: unknown) =>
     sign(rsa, { claims: spaces === undefined ? {} : { [SPACE_CLAIM]: spaces } });
   const camsSpaces = () => cams.calls.map((call) => call.params['CustSpaceId']);
@@ -390,35 +384,23 @@ describe('tenant binding (JWT_SPACE_CLAIM)', () => {
     ];
     for (const [query, status] of tries)
       strictEqual((await get(tokenA, query)).statusCode, status, JSON.stringify(query));
-    const withBody = asHttp(
-      await handler(
-        httpEvent({ headers: { Authorization: `Bearer ${tokenA}` }, body: '{"CustSpaceId":"cams-b"}' }),
-        fcContext(),
-      ),
-    );
+    const withBody = await fn().http({
+      headers: { Authorization: `Bearer ${tokenA}` },
+      body: '{"CustSpaceId":"cams-b"}',
+    });
     strictEqual(withBody.statusCode, 400);
-    const posted = asHttp(
-      await handler(
-        httpEvent({
-          method: 'POST',
-          headers: { Authorization: `Bearer ${tokenA}` },
-          body: '{"custSpaceId":"cams-b"}',
-        }),
-        fcContext(),
-      ),
-    );
+    const posted = await fn().http({
+      method: 'POST',
+      headers: { Authorization: `Bearer ${tokenA}` },
+      body: '{"custSpaceId":"cams-b"}',
+    });
     strictEqual(posted.statusCode, 405);
     // Two Authorization headers differing only in case arrive joined: never a valid token.
     const tokenB = await token('cams-b');
-    const twoTokens = asHttp(
-      await handler(
-        httpEvent({
-          headers: { Authorization: `Bearer ${tokenA}`, authorization: `Bearer ${tokenB}` },
-          query: { custSpaceId: 'cams-b' },
-        }),
-        fcContext(),
-      ),
-    );
+    const twoTokens = await fn().http({
+      headers: { Authorization: `Bearer ${tokenA}`, authorization: `Bearer ${tokenB}` },
+      query: { custSpaceId: 'cams-b' },
+    });
     strictEqual(twoTokens.statusCode, 401);
     strictEqual(cams.calls.length, 0);
   });
@@ -441,7 +423,7 @@ describe('tenant binding (JWT_SPACE_CLAIM)', () => {
 });
 
 describe('tenant binding with JWT_ALLOW_NO_SPACE=true', () => {
-  useJwtEnv(() => ({ JWT_SPACE_CLAIM: SPACE_CLAIM, JWT_ALLOW_NO_SPACE: 'true' }));
+  const get = getFrom(useJwtFunction(() => ({ JWT_SPACE_CLAIM: SPACE_CLAIM, JWT_ALLOW_NO_SPACE: 'true' })));
 
   it('lets a token without the claim reach account-level flows, and still no space', async () => {
     const noSpace = await sign(rsa);
@@ -454,7 +436,82 @@ describe('tenant binding with JWT_ALLOW_NO_SPACE=true', () => {
   });
 });
 
+describe('caller identity without tenant binding', () => {
+  const camsSpaces = () => cams.calls.map((call) => call.params['CustSpaceId']);
+
+  it('fails closed: a JWKS with neither JWT_SPACE_CLAIM nor JWT_AUTHENTICATION_ONLY=true answers 500 ConfigInvalid, never calls CAMS', async () => {
+    const message =
+      "JWT_SPACE_CLAIM is required when a JWKS is configured (the claim naming the caller's space); set JWT_AUTHENTICATION_ONLY=true to verify callers without binding tenants";
+    const body = { error: { code: 'ConfigInvalid', message, status: 500 } };
+    const token = await sign(rsa, { claims: { [SPACE_CLAIM]: 'cams-a' } });
+    for (const settings of [
+      {},
+      { JWT_AUTHENTICATION_ONLY: 'false' },
+      { JWT_JWKS: undefined, JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json' },
+    ]) {
+      const fn = buildFunction(jwtEnv(settings), freshClock());
+      const what = JSON.stringify(settings);
+      // A valid token, an absent one and a direct invocation: the same answer, as no tenant can be bound.
+      for (const authorization of [`Bearer ${token}`, undefined]) {
+        deepStrictEqual(
+          await fn.http({
+            headers: { Origin: ORIGIN, ...(authorization ? { Authorization: authorization } : {}) },
+            query: { custSpaceId: 'cams-b' },
+          }),
+          {
+            statusCode: 500,
+            headers: baseHeaders(),
+            isBase64Encoded: false,
+            body: JSON.stringify(body),
+            json: body,
+          },
+          what,
+        );
+      }
+      deepStrictEqual(await fn.invoke(directEvent({ flowId: 'welcome-flow', custSpaceId: 'cams-b' })), body);
+      deepStrictEqual(
+        fn.logs().map((line) => [line.status, line.outcome, line.error?.name, line.error?.message]),
+        Array(3).fill([500, 'ConfigInvalid', 'ConfigError', message]),
+        what,
+      );
+    }
+    strictEqual(cams.calls.length, 0);
+  });
+
+  describe('with JWT_AUTHENTICATION_ONLY=true', () => {
+    const fn = useJwtFunction(() => AUTHENTICATION_ONLY);
+    const get = getFrom(fn);
+
+    it('still verifies every HTTP caller: no token, an expired one or a forged one gets 401 and no CAMS call', async () => {
+      deepStrictEqual(
+        withoutBody(await get(undefined, { custSpaceId: 'cams-a' })),
+        unauthorized('This endpoint needs a token: send Authorization: Bearer <token>', false),
+      );
+      deepStrictEqual(
+        withoutBody(await get(await sign(rsa, { expiresIn: -3600 }), { custSpaceId: 'cams-a' })),
+        unauthorized('The token has expired'),
+      );
+      deepStrictEqual(
+        withoutBody(await get(await sign(stranger), { custSpaceId: 'cams-a' })),
+        unauthorized('The token was not signed by a known key'),
+      );
+      strictEqual(cams.calls.length, 0);
+    });
+
+    it('lets a verified caller name any space, whatever its token claims, or none', async () => {
+      const claimsA = await sign(rsa, { claims: { [SPACE_CLAIM]: 'cams-a' } });
+      strictEqual((await get(claimsA, { custSpaceId: 'cams-b' })).statusCode, 200);
+      strictEqual((await get(claimsA)).statusCode, 200);
+      strictEqual((await get(await sign(ec), { custSpaceId: 'cams-c' })).statusCode, 200);
+      // What was asked for reaches CAMS as it was asked: the claim neither narrows nor fills it in.
+      deepStrictEqual(camsSpaces(), ['cams-b', undefined, 'cams-c']);
+    });
+  });
+});
+
 describe('JWT_JWKS_URL', () => {
+  /** Text the key server puts in its URLs and bodies: it must never reach a response or a log line. */
+  const MARKER = 'jwks-url-marker-5d1c';
   let served: string;
   let up = true;
   let hang = false;
@@ -462,8 +519,13 @@ describe('JWT_JWKS_URL', () => {
   const server = createServer((req, res) => {
     fetches += 1;
     if (hang) return;
-    if (req.url === '/redirect') {
-      res.writeHead(302, { location: '/reuse' }).end();
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/redirect') {
+      res.writeHead(302, { location: `/reuse?${MARKER}`, 'content-type': 'text/html' }).end(MARKER);
+      return;
+    }
+    if (path === '/missing') {
+      res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end(`<h1>${MARKER}</h1>`);
       return;
     }
     if (!up) {
@@ -481,153 +543,171 @@ describe('JWT_JWKS_URL', () => {
     server.closeAllConnections();
     server.close();
   });
+  let fn: FunctionUnderTest;
   beforeEach(() => {
     served = jwks(rsa);
     up = true;
     hang = false;
     fetches = 0;
   });
-  const useUrl = async (path: string, run: () => Promise<void>) => {
-    const restore = setEnv({
-      JWT_JWKS: undefined,
-      JWT_JWKS_URL: `${base}${path}`,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-    });
-    try {
-      await run();
-    } finally {
-      restore();
-    }
+  const get = getFrom(() => fn);
+  /**
+   * Builds the instance this test asks: keys fetched from `path`. Each test its own path, as the verifier keeps a
+   * URL's keys and its backoff for the process, as a warm instance does.
+   */
+  const keysAt = (path: string): void => {
+    fn = buildFunction(
+      jwtEnv({ JWT_JWKS: undefined, JWT_JWKS_URL: `${base}${path}`, ...AUTHENTICATION_ONLY }),
+      freshClock(),
+    );
   };
 
   it('fetches the keys once and reuses them across invocations', async () => {
-    await useUrl('/reuse', async () => {
-      strictEqual((await get(await sign(rsa))).statusCode, 200);
-      strictEqual((await get(await sign(rsa))).statusCode, 200);
-      strictEqual(fetches, 1);
-    });
+    keysAt('/reuse');
+    strictEqual((await get(await sign(rsa))).statusCode, 200);
+    strictEqual((await get(await sign(rsa))).statusCode, 200);
+    strictEqual(fetches, 1);
   });
 
   it('refetches on an unknown kid (keys rotated at the provider)', async (t) => {
-    await useUrl('/rotate', async () => {
-      strictEqual((await get(await sign(rsa))).statusCode, 200);
-      served = jwks(rsa, ec);
-      const later = Date.now() + 31_000; // past jose's 30 s cooldown between refetches
-      t.mock.method(Date, 'now', () => later);
-      strictEqual((await get(await sign(ec))).statusCode, 200);
-      strictEqual(fetches, 2);
-    });
+    keysAt('/rotate');
+    strictEqual((await get(await sign(rsa))).statusCode, 200);
+    served = jwks(rsa, ec);
+    const later = Date.now() + 31_000; // past jose's 30 s cooldown between refetches
+    t.mock.method(Date, 'now', () => later);
+    strictEqual((await get(await sign(ec))).statusCode, 200);
+    strictEqual(fetches, 2);
   });
 
   it('fails closed with 503 AuthUnavailable when the keys cannot be fetched, and never calls CAMS', async () => {
     up = false;
-    await useUrl('/down', async () => {
-      deepStrictEqual(withoutBody(await get(await sign(rsa))), {
-        statusCode: 503,
-        headers: { ...baseHeaders(), ...cors, 'Retry-After': '5' },
-        isBase64Encoded: false,
-        json: {
-          error: {
-            code: 'AuthUnavailable',
-            message: "The identity provider's signing keys could not be fetched; try again later",
-            status: 503,
-          },
+    keysAt('/down');
+    deepStrictEqual(withoutBody(await get(await sign(rsa))), {
+      statusCode: 503,
+      headers: { ...baseHeaders(), ...cors, 'Retry-After': '5' },
+      isBase64Encoded: false,
+      json: {
+        error: {
+          code: 'AuthUnavailable',
+          message: "The identity provider's signing keys could not be fetched; try again later",
+          status: 503,
         },
-      });
+      },
     });
+    strictEqual(cams.calls.length, 0);
+  });
+
+  it('logs why the keys could not be used (error.detail.keySource), never the URL’s query nor a body', async () => {
+    const causes: Array<[string, Record<string, unknown>]> = [
+      ['/redirect', { reason: 'redirect', status: 302 }],
+      ['/missing', { reason: 'status', status: 404, contentType: 'text/html' }],
+    ];
+    for (const [path, keySource] of causes) {
+      keysAt(`${path}?key=${MARKER}`);
+      const response = await get(await sign(rsa));
+      strictEqual(response.statusCode, 503, path);
+      deepStrictEqual(
+        fn.logs().map((line) => [line.status, line.outcome, line.error]),
+        [
+          [
+            503,
+            'AuthUnavailable',
+            {
+              name: 'AuthUnavailableError',
+              message: "The identity provider's signing keys could not be fetched; try again later",
+              detail: { keySource },
+            },
+          ],
+        ],
+        path,
+      );
+      for (const text of [...fn.lines, response.body]) strictEqual(text.includes(MARKER), false, text);
+    }
+    strictEqual(fetches, 2, 'each URL was asked once; the redirect was not followed');
     strictEqual(cams.calls.length, 0);
   });
 
   it('answers 503 with CORS by the invocation’s deadline when the key server does not answer', async () => {
     hang = true;
-    await useUrl('/hang', async () => {
-      const started = Date.now();
-      // A 1 s function: the deadline is 800 ms in, well before the 3 s the key fetch may take.
-      const response = asHttp(
-        await handler(
-          httpEvent({ headers: { Origin: ORIGIN, Authorization: `Bearer ${await sign(rsa)}` } }),
-          fcContext({ function: { name: 'flow-preview', timeout: 1 } }),
-        ),
-      );
-      const elapsed = Date.now() - started;
-      deepStrictEqual([response.statusCode, response.headers['Access-Control-Allow-Origin']], [503, ORIGIN]);
-      strictEqual(elapsed < 2500, true, `answered after ${elapsed} ms`);
-    });
+    keysAt('/hang');
+    const started = Date.now();
+    // A 0.3 s budget (FC's are whole seconds; the margin rule is the same): the deadline is 100 ms in, well before
+    // the 3 s the key fetch may take. The deadline is the handler's clock's; the wait for it is a real timer.
+    const response = await fn.http(
+      { headers: { Origin: ORIGIN, Authorization: `Bearer ${await sign(rsa)}` } },
+      fcContext({ function: { name: 'flow-preview', timeout: 0.3 } }),
+    );
+    const elapsed = Date.now() - started;
+    deepStrictEqual([response.statusCode, response.headers['Access-Control-Allow-Origin']], [503, ORIGIN]);
+    strictEqual(elapsed < 2500, true, `answered after ${elapsed} ms`);
+    deepStrictEqual(fn.logs()[0]?.error?.detail, { keySource: { reason: 'deadline' } });
     strictEqual(cams.calls.length, 0);
   });
 
   it('does not refetch for tokens with random kids while its keys are fresh (jose’s 30 s cooldown)', async () => {
-    await useUrl('/random-kids', async () => {
-      strictEqual((await get(await sign(rsa))).statusCode, 200);
-      for (let i = 0; i < 10; i += 1) {
-        strictEqual((await get(await sign({ ...stranger, kid: `random-${i}` }))).statusCode, 401);
-      }
-      strictEqual(fetches, 1);
-    });
+    keysAt('/random-kids');
+    strictEqual((await get(await sign(rsa))).statusCode, 200);
+    for (let i = 0; i < 10; i += 1) {
+      strictEqual((await get(await sign({ ...stranger, kid: `random-${i}` }))).statusCode, 401);
+    }
+    strictEqual(fetches, 1);
   });
 
   it('after a failed fetch, answers 503 for a few seconds without fetching again, whatever the kid', async (t) => {
     up = false;
-    await useUrl('/backoff', async () => {
-      for (let i = 0; i < 10; i += 1) {
-        strictEqual((await get(await sign({ ...stranger, kid: `random-${i}` }))).statusCode, 503);
-      }
-      strictEqual(fetches, 1);
-      up = true;
-      strictEqual((await get(await sign(rsa))).statusCode, 503, 'still backing off');
-      const later = Date.now() + 5_001;
-      t.mock.method(Date, 'now', () => later);
-      strictEqual((await get(await sign(rsa))).statusCode, 200);
-      strictEqual(fetches, 2);
-    });
+    keysAt('/backoff');
+    for (let i = 0; i < 10; i += 1) {
+      strictEqual((await get(await sign({ ...stranger, kid: `random-${i}` }))).statusCode, 503);
+    }
+    strictEqual(fetches, 1);
+    up = true;
+    strictEqual((await get(await sign(rsa))).statusCode, 503, 'still backing off');
+    const later = Date.now() + 5_001;
+    t.mock.method(Date, 'now', () => later);
+    strictEqual((await get(await sign(rsa))).statusCode, 200);
+    strictEqual(fetches, 2);
     strictEqual(cams.calls.length, 1);
   });
 
   it('keeps serving known keys while backing off after a failed refetch for an unknown kid', async (t) => {
-    await useUrl('/refetch-fails', async () => {
-      strictEqual((await get(await sign(rsa))).statusCode, 200);
-      up = false;
-      const later = Date.now() + 31_000; // past jose's cooldown, so an unknown kid refetches
-      t.mock.method(Date, 'now', () => later);
-      strictEqual((await get(await sign({ ...stranger, kid: 'random-a' }))).statusCode, 503);
-      strictEqual((await get(await sign({ ...stranger, kid: 'random-b' }))).statusCode, 503);
-      strictEqual((await get(await sign(rsa))).statusCode, 200);
-      strictEqual(fetches, 2);
-    });
+    keysAt('/refetch-fails');
+    strictEqual((await get(await sign(rsa))).statusCode, 200);
+    up = false;
+    const later = Date.now() + 31_000; // past jose's cooldown, so an unknown kid refetches
+    t.mock.method(Date, 'now', () => later);
+    strictEqual((await get(await sign({ ...stranger, kid: 'random-a' }))).statusCode, 503);
+    strictEqual((await get(await sign({ ...stranger, kid: 'random-b' }))).statusCode, 503);
+    strictEqual((await get(await sign(rsa))).statusCode, 200);
+    strictEqual(fetches, 2);
   });
 
   it('fails closed without reading it all when the URL serves a body far larger than a key set', async () => {
     // Valid JSON with the right keys, padded to 4 MB: jose alone would read and accept it.
     served = `${jwks(rsa).slice(0, -1)},"pad":"${'x'.repeat(4 * 1024 * 1024)}"}`;
-    await useUrl('/huge', async () => {
-      strictEqual((await get(await sign(rsa))).statusCode, 503);
-    });
+    keysAt('/huge');
+    strictEqual((await get(await sign(rsa))).statusCode, 503);
     served = jwks(rsa);
-    await useUrl('/huge-then-small', async () => {
-      strictEqual((await get(await sign(rsa))).statusCode, 200);
-    });
+    keysAt('/huge-then-small');
+    strictEqual((await get(await sign(rsa))).statusCode, 200);
     strictEqual(cams.calls.length, 1);
   });
 
   it('does not follow a redirect from the key URL (fails closed)', async () => {
-    await useUrl('/redirect', async () => {
-      strictEqual((await get(await sign(rsa))).statusCode, 503);
-    });
+    keysAt('/redirect');
+    strictEqual((await get(await sign(rsa))).statusCode, 503);
     strictEqual(fetches, 1);
   });
 
   it('fails closed when the URL serves something other than a JWKS', async () => {
     served = '{"not":"a jwks"}';
-    await useUrl('/garbage', async () => {
-      strictEqual((await get(await sign(rsa))).statusCode, 503);
-    });
+    keysAt('/garbage');
+    strictEqual((await get(await sign(rsa))).statusCode, 503);
     strictEqual(cams.calls.length, 0);
   });
 });
 
 describe('browser caching with caller identity', () => {
-  useJwtEnv(() => ({}));
+  const get = getFrom(useJwtFunction(() => AUTHENTICATION_ONLY));
 
   it('says Vary: Authorization, so a browser never reuses one caller’s answer for another', async () => {
     const response = await get(await sign(rsa));
@@ -638,7 +718,7 @@ describe('browser caching with caller identity', () => {
 });
 
 describe('any Authorization header', () => {
-  useJwtEnv(() => ({ JWT_SPACE_CLAIM: SPACE_CLAIM }));
+  const fn = useJwtFunction(() => ({ JWT_SPACE_CLAIM: SPACE_CLAIM }));
 
   it('that is not a token the keys signed gets 401, never a CAMS call, never an echo in the log or body', async () => {
     const genuine = await sign(rsa, { claims: { [SPACE_CLAIM]: 'cams-a' } });
@@ -654,13 +734,14 @@ describe('any Authorization header', () => {
     );
     await fc.assert(
       fc.asyncProperty(forged, fc.constantFrom('Bearer ', 'bearer ', ''), async (value, scheme) => {
-        const { result, lines } = await captureLogs(async () =>
-          asHttp(await handler(httpEvent({ headers: { Authorization: `${scheme}${value}` } }), fcContext())),
-        );
-        strictEqual(result.statusCode, 401, result.body);
+        const seen = fn().lines.length;
+        const response = await fn().http({ headers: { Authorization: `${scheme}${value}` } });
+        const lines = fn().lines.slice(seen);
+        strictEqual(response.statusCode, 401, response.body);
+        strictEqual(lines.length, 1);
         if (value.length >= 8) {
           strictEqual(lines.join('').includes(value), false);
-          strictEqual(result.body.includes(value), false);
+          strictEqual(response.body.includes(value), false);
         }
       }),
       { numRuns: 300 },

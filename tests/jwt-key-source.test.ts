@@ -7,10 +7,10 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { exportJWK } from 'jose';
+import { callerIdentity } from '../shared/auth/caller-identity.js';
+import { AuthUnavailableError } from '../shared/auth/errors.js';
 import { type KeySourceFailure, type VerifierOptions, verifyJwt } from '../shared/auth/jwt-verifier.js';
 import type { JwtConfig } from '../shared/config.js';
-import { AuthUnavailableError } from '../shared/errors.js';
-import { callerIdentity } from '../shared/fc/caller-identity.js';
 import { AUDIENCE, ISSUER, jwks, makeKey, sign, type TestKey } from './fixtures/jwt.js';
 
 /** Text that must never reach a verification result, whatever the key server sends. */
@@ -234,9 +234,9 @@ describe('the FC edge hands the cause on', () => {
         body: '',
         isBase64Encoded: false,
       },
-      context: { config: { jwt: config(url) }, trace: { deadline, secrets: [] as string[] } },
+      context: { deadline },
     };
-    const before = callerIdentity().before as (request: unknown) => Promise<void>;
+    const before = callerIdentity(config(url), Date.now).before as (request: unknown) => Promise<void>;
     try {
       await before(request);
     } catch (error) {

@@ -6,18 +6,30 @@
  * and properties: any string round-trips through the link exactly, and no string makes it crash.
  */
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { handler, previewCache } from '../functions/get-flow-preview-url/index.js';
+import { loadConfig } from '../shared/config.js';
 import { applyLinkParams, LINK_LIMITS, PREVIEW_LINK_PARAMS } from '../shared/preview/preview-link.js';
+import { MemoryPreviewCache } from '../shared/store/memory.js';
+import { FleetStores } from '../shared/store/select.js';
 import { useCamsSimulator } from './fixtures/cams.js';
-import { asHttp, baseHeaders, directEvent, fcContext, httpEvent } from './fixtures/fc.js';
+import { FakeClock } from './fixtures/clock.js';
+import { baseHeaders, directEvent } from './fixtures/fc.js';
+import { useFunction } from './fixtures/function.js';
 
-// No rate limit on either side: these tests make many CAMS calls within a second, and none of them is about waiting.
-const cams = useCamsSimulator({
-  rateLimitPerSecond: 0,
-  env: { CORS_ALLOWED_ORIGINS: undefined, CAMS_RATE_LIMIT_PER_SECOND: '1000' },
+// One clock for the function and the simulator: these tests make many CAMS calls within a second, and the rate
+// limits on both sides pass them without waiting.
+let clock = new FakeClock();
+const cams = useCamsSimulator({ now: () => clock.now() });
+const ENV = () => ({ CAMS_ENDPOINT: cams.url });
+/** The instance's stores, the test's own so that it can count the cached links. */
+let stores: FleetStores | undefined;
+const fn = useFunction(ENV, () => {
+  clock = new FakeClock({ start: Date.now() });
+  stores = new FleetStores(loadConfig(ENV()).fleet, { now: () => clock.now() });
+  return { clock, stores };
 });
+afterEach(() => stores?.close());
 
 const REQUEST_ID = 'C4A1B2C3-0000-4000-8000-00000000a016';
 /** Past: the function does not cache it, so every call is one scripted CAMS answer and the headers are fixed. */
@@ -49,12 +61,12 @@ const preview = (previewUrl: string) => ({
 const OK_HEADERS = { ...baseHeaders(), 'X-Cache': 'miss', 'Cache-Control': 'private, max-age=0' };
 const refusal = (message: string) => ({ error: { code: 'InvalidRequest', message, status: 400 } });
 
-async function viaTrigger(query: Record<string, string>) {
-  return asHttp(await handler(httpEvent({ query }), fcContext()));
+function viaTrigger(query: Record<string, string>) {
+  return fn().http({ query });
 }
 
-async function viaDirect(link: unknown) {
-  return handler(directEvent({ flowId: 'welcome-flow', link }), fcContext());
+function viaDirect(link: unknown) {
+  return fn().invoke(directEvent({ flowId: 'welcome-flow', link }));
 }
 
 /** Both invocation forms answer 200 with CAMS's link followed by exactly `suffix`: the whole response. */
@@ -381,7 +393,9 @@ describe('the cache keeps the bare link', () => {
       [['token', token]],
     );
     strictEqual(cams.calls.length, 1);
-    strictEqual(previewCache.size, 1);
+    const { cache } = (stores as FleetStores).session();
+    ok(cache instanceof MemoryPreviewCache);
+    strictEqual(cache.size, 1);
   });
 });
 
@@ -404,7 +418,7 @@ describe('flow_action_payload: size before parse, bounded depth (issue 17)', () 
     // As a value in a direct payload: parsed with the event already, so it is walked without recursion.
     for (const depth of [65, 5000, 100_000]) {
       const event = `{"flowId":"welcome-flow","link":{"flow_action_payload":${nested(depth)}}}`;
-      deepStrictEqual(await handler(Buffer.from(event), fcContext()), refusal(message));
+      deepStrictEqual(await fn().invoke(Buffer.from(event)), refusal(message));
     }
     const wide = { screen: 'A', data: { list: Array.from({ length: 5000 }, () => 0) } };
     await expectRefused(

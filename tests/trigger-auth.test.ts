@@ -10,53 +10,44 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { type LocalServer, startLocalServer } from '../dev/local-server.js';
 import { MAX_REQUEST_AGE_MS, signatureGate, tokenGate } from '../dev/trigger-auth.js';
 import { authorize } from '../dev/v3-signature.js';
-import { setEnv } from './fixtures/fc.js';
-import { AUDIENCE, ISSUER, jwks, makeKey, sign } from './fixtures/jwt.js';
+import { type Env, loadConfig } from '../shared/config.js';
+import { AUDIENCE, ISSUER, jwks, makeKey, SPACE_CLAIM, sign } from './fixtures/jwt.js';
 
-function gated(authorization: string) {
+/** The gate as npm start builds it: from the function's JWT_* settings, read from an environment object. */
+function gated(keys: Env, authorization: string) {
+  const { jwt } = loadConfig({
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    JWT_SPACE_CLAIM: SPACE_CLAIM,
+    ...keys,
+  });
+  if (jwt === undefined) throw new Error('the test configures no JWKS');
   const req = { method: 'GET', headers: { authorization } } as unknown as IncomingMessage;
-  return tokenGate()({ req, target: { rawPath: '/', query: {}, queryPairs: [] }, body: Buffer.alloc(0) });
+  return tokenGate(jwt)({ req, target: { rawPath: '/', query: {}, queryPairs: [] }, body: Buffer.alloc(0) });
 }
 
 describe('npm start’s jwt trigger auth', () => {
   it('answers 503 AuthUnavailable with Retry-After, not 401 Unauthorized, when the key URL cannot be reached', async () => {
     const key = await makeKey('ES256', 'gate-1');
-    const restore = setEnv({
-      JWT_JWKS: undefined,
-      JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json',
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-    });
-    try {
-      deepStrictEqual(await gated(`Bearer ${await sign(key)}`), {
+    deepStrictEqual(
+      await gated({ JWT_JWKS_URL: 'http://127.0.0.1:9/jwks.json' }, `Bearer ${await sign(key)}`),
+      {
         status: 503,
         code: 'AuthUnavailable',
         message: 'The signing keys could not be fetched',
         headers: { 'Retry-After': '5' },
-      });
-    } finally {
-      restore();
-    }
+      },
+    );
   });
 
   it('answers 401 Unauthorized with a challenge for a token the keys did not sign', async () => {
     const [key, stranger] = await Promise.all([makeKey('ES256', 'gate-2'), makeKey('ES256', 'gate-x')]);
-    const restore = setEnv({
-      JWT_JWKS: jwks(key),
-      JWT_JWKS_URL: undefined,
-      JWT_ISSUER: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
+    deepStrictEqual(await gated({ JWT_JWKS: jwks(key) }, `Bearer ${await sign(stranger)}`), {
+      status: 401,
+      code: 'Unauthorized',
+      message: 'The token was not signed by a known key',
+      headers: { 'WWW-Authenticate': 'Bearer realm="flow-preview"' },
     });
-    try {
-      deepStrictEqual(await gated(`Bearer ${await sign(stranger)}`), {
-        status: 401,
-        code: 'Unauthorized',
-        message: 'The token was not signed by a known key',
-        headers: { 'WWW-Authenticate': 'Bearer realm="flow-preview"' },
-      });
-    } finally {
-      restore();
-    }
   });
 });
 

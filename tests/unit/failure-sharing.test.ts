@@ -1,0 +1,94 @@
+/**
+ * Negative answers shared like links (issue 17): a CAMS answer that will not change in the next seconds (the flow
+ * is not this account's, the role may not ask, no subscription) is given to the key's other callers for
+ * PREVIEW_FAILURE_CACHE_S without another CAMS call; throttling, 5xx and timeouts never are.
+ */
+import { deepStrictEqual, strictEqual } from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SAMPLE_ERROR_FLOWS } from '../../dev/cams-simulator.js';
+import { useCamsSimulator } from '../fixtures/cams.js';
+import { FakeClock } from '../fixtures/clock.js';
+import { directEvent } from '../fixtures/fc.js';
+import { buildFunction, useFunction } from '../fixtures/function.js';
+
+let clock = new FakeClock();
+const cams = useCamsSimulator({ now: () => clock.now(), errorFlows: SAMPLE_ERROR_FLOWS });
+const fn = useFunction(
+  () => ({ CAMS_ENDPOINT: cams.url, PREVIEW_FAILURE_CACHE_S: '10' }),
+  () => {
+    clock = new FakeClock({ start: Date.now() });
+    return { clock };
+  },
+);
+
+const ask = async (flowId: string, custSpaceId?: string) =>
+  (await fn().invoke(directEvent({ flowId, ...(custSpaceId ? { custSpaceId } : {}) }))) as {
+    error?: { code: string; status: number; requestId?: string };
+  };
+
+describe('lasting CAMS failures are shared for a short while', () => {
+  for (const [flowId, code, status] of [
+    ['foreign-flow', 'Unknown.ResourceOwnerId', 404],
+    ['denied-flow', 'Ram.PermissionDeny', 403],
+    ['unsubscribed-flow', 'Product.Unsubscript', 403],
+  ] as const) {
+    it(`answers ${code} again from the kept answer, without CAMS, until it expires`, async () => {
+      const first = await ask(flowId);
+      strictEqual(first.error?.code, code);
+      strictEqual(first.error?.status, status);
+      strictEqual(cams.calls.length, 1);
+
+      clock.advance(9_000);
+      // The same answer, CAMS's RequestId included: the caller sees what CAMS said.
+      deepStrictEqual(await ask(flowId), first);
+      strictEqual(cams.calls.length, 1);
+      const lines = fn().logs();
+      deepStrictEqual(
+        lines.map((line) => [line.status, line.cache ?? null, line.camsCalls]),
+        [
+          [status, null, 1],
+          [status, 'failure-hit', 0],
+        ],
+      );
+
+      clock.advance(1_001);
+      strictEqual((await ask(flowId)).error?.code, code);
+      strictEqual(cams.calls.length, 2);
+    });
+  }
+
+  it('keeps a failure per space: another space still asks CAMS', async () => {
+    await ask('foreign-flow', 'cams-a');
+    await ask('foreign-flow', 'cams-b');
+    await ask('foreign-flow', 'cams-a');
+    deepStrictEqual(
+      cams.calls.map((call) => call.params['CustSpaceId']),
+      ['cams-a', 'cams-b'],
+    );
+  });
+
+  it('never keeps throttling: the next request asks CAMS again', async () => {
+    const throttled = { kind: 'error', code: 'Throttling.User' } as const;
+    cams.script(throttled, throttled, throttled, throttled);
+    strictEqual((await ask('welcome-flow')).error?.status, 429);
+    strictEqual(cams.calls.length, 4);
+    const second = await ask('welcome-flow');
+    strictEqual(second.error, undefined);
+    strictEqual(cams.calls.length, 5);
+  });
+
+  it('never keeps a CAMS 5xx', async () => {
+    const down = { kind: 'error', code: 'ServiceUnavailable', status: 503 } as const;
+    cams.script(down, down, down, down);
+    strictEqual((await ask('welcome-flow')).error?.code, 'CamsError');
+    strictEqual((await ask('welcome-flow')).error, undefined);
+    strictEqual(cams.calls.length, 5);
+  });
+
+  it('keeps nothing with PREVIEW_FAILURE_CACHE_S=0', async () => {
+    const off = buildFunction({ CAMS_ENDPOINT: cams.url, PREVIEW_FAILURE_CACHE_S: '0' }, { clock });
+    await off.invoke(directEvent({ flowId: 'foreign-flow' }));
+    await off.invoke(directEvent({ flowId: 'foreign-flow' }));
+    strictEqual(cams.calls.length, 2);
+  });
+});

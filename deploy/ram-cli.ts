@@ -24,8 +24,11 @@ import {
   planRemove,
   type RamApi,
   RamError,
+  type RamStep,
   type RamTarget,
   ramEndpoint,
+  roleDescription,
+  roleRegions,
   waitForRole,
 } from './ram.js';
 
@@ -155,7 +158,7 @@ export class UsageError extends Error {
 
 /** The role, the policy, and (with logging on) the logstore the policy grants; needs the account for the ARN. */
 export function targetOf(options: Options, accountId: string | undefined): RamTarget {
-  const base = { roleName: options.roleName, policyName: options.policyName };
+  const base = { roleName: options.roleName, policyName: options.policyName, region: options.region };
   if (options.logProject === '') return base;
   if (!accountId) {
     throw new Error(
@@ -204,6 +207,10 @@ export async function run(options: Options, deps: Deps, print: (line: string) =>
   print('found:');
   const state = await inspect(deps.ram, target);
   for (const line of describeState(state, target)) print(line);
+  if (options.command === 'remove' && state.role) {
+    const kept = await keepForOtherRegions(options, state.role.description, deps, print);
+    if (kept !== undefined) return kept;
+  }
   const drift = state.otherPolicies.length > 0 ? describeOthers(state) : '';
   if (drift && options.onDrift === 'fail') {
     throw new Error(
@@ -244,8 +251,54 @@ export async function run(options: Options, deps: Deps, print: (line: string) =>
   return steps.length;
 }
 
+/**
+ * A remove asked FC about one region only. The role goes only when that region is the last the role's description
+ * records (the regions its deploys ran in); with others recorded, only this region comes off the record; when this
+ * region is not recorded (a wrong FLOW_PREVIEW_REGION) or none is, nothing is removed. Returns the writes made, or
+ * undefined to go on with the remove.
+ */
+async function keepForOtherRegions(
+  options: Options,
+  description: string,
+  deps: Deps,
+  print: (line: string) => void,
+): Promise<number | undefined> {
+  const regions = roleRegions(description);
+  if (regions === undefined) {
+    throw new Error(
+      `the role ${options.roleName} records no region it was deployed for (made before the RAM step recorded ` +
+        `regions), so FC's answer for ${options.region} cannot show it unused; nothing removed. Run ` +
+        '`npm run ram:ensure` with FLOW_PREVIEW_REGION set to the region its function ran in, then remove again.',
+    );
+  }
+  if (!regions.includes(options.region)) {
+    throw new Error(
+      `the role ${options.roleName} was deployed for ${regions.join(', ')}, not ${options.region}: this remove ` +
+        `asked FC in ${options.region} only, so it cannot tell whether a function there still runs as the role; ` +
+        `nothing removed. Run the remove with FLOW_PREVIEW_REGION=${regions[0]} (the region the function ran in).`,
+    );
+  }
+  const others = regions.filter((region) => region !== options.region);
+  if (others.length === 0) return undefined;
+  const step: RamStep = {
+    action: 'UpdateRole',
+    params: { RoleName: options.roleName, NewDescription: roleDescription(others) },
+    why: `the role is also deployed in ${others.join(', ')}: only ${options.region} comes off its record`,
+  };
+  if (options.dryRun) {
+    print(`plan:\n  ${step.action} (${step.why})\ndry run: nothing changed`);
+    return 0;
+  }
+  await apply(deps.ram, [step], print);
+  print(
+    `the role ${options.roleName} and its policy stay for ${others.join(', ')}; they go with the remove in the ` +
+      'last region that uses them',
+  );
+  return 1;
+}
+
 /** `.env` beside s.yaml, as `s` loads it: values already in the environment win. */
-function loadDotEnv(env: NodeJS.ProcessEnv, path = '.env'): void {
+export function loadDotEnv(env: NodeJS.ProcessEnv, path = '.env'): void {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

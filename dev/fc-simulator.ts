@@ -49,6 +49,8 @@ export interface CallerCredential {
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
   readonly securityToken?: string;
+  /** The account the key belongs to (FC 2.0's `x-fc-account-id` must name it); default: the simulator's. */
+  readonly accountId?: string;
 }
 
 export interface FcInvocationRecord {
@@ -71,6 +73,8 @@ export interface FcExecution {
 }
 
 export interface FcApiCall {
+  /** When it arrived (ms since the epoch), to order it against other processes' records. */
+  readonly at: number;
   readonly action: string;
   readonly functionName: string;
   readonly accessKeyId: string | undefined;
@@ -161,6 +165,8 @@ export interface FcSimulatorOptions {
   readonly roleCredentials?: (role: string) => FcCredentials;
   /** Node flags for deployed functions' runtime processes (tests preload the offline guard). */
   readonly instanceExecArgv?: readonly string[];
+  /** Variables added to every runtime process's environment (tests: where the offline guard logs). */
+  readonly instanceEnv?: Readonly<Record<string, string>>;
 }
 
 export class FcSimulator extends LoopbackServer {
@@ -180,6 +186,8 @@ export class FcSimulator extends LoopbackServer {
   readonly uploads: OssUpload[] = [];
   /** AccessKeyIds without any fc: permission. */
   readonly denied = new Set<string>();
+  /** Actions answered with this error instead (e.g. DeleteFunction refused), for tests of failure paths. */
+  readonly refuse = new Map<string, { readonly status: number; readonly code: string }>();
   /** Picks the version an alias with `additionalVersionWeight` serves (tests make it deterministic). */
   random: () => number = Math.random;
   readonly #tempKeys = new Map<string, TempKey>();
@@ -228,6 +236,7 @@ export class FcSimulator extends LoopbackServer {
     const accessKeyId = verification.ok ? verification.accessKeyId : undefined;
     const record = (status: number, code?: string): void => {
       this.apiCalls.push({
+        at: Date.now(),
         action: route?.action ?? `${received.method} ${received.path}`,
         functionName: route?.functionName ?? '',
         accessKeyId,
@@ -248,6 +257,8 @@ export class FcSimulator extends LoopbackServer {
           `The caller is not authorized to perform fc:${route.action} on ${route.functionName || 'this account'}.`,
         );
       }
+      const refusal = this.refuse.get(route.action);
+      if (refusal) throw new FcFault(refusal.status, refusal.code, `${route.action} refused (scripted)`);
       const [status, body] = route.run(parseJson(received.body), received.url.searchParams);
       record(status);
       this.#send(res, status, body);
@@ -840,6 +851,7 @@ export class FcSimulator extends LoopbackServer {
         timeoutS,
         execArgv: this.options.instanceExecArgv ?? [],
         env: {
+          ...this.options.instanceEnv,
           ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
           ALIBABA_CLOUD_ACCESS_KEY_ID: credentials.accessKeyId ?? '',
           ALIBABA_CLOUD_ACCESS_KEY_SECRET: credentials.accessKeySecret ?? '',
@@ -1039,6 +1051,7 @@ export class FcSimulator extends LoopbackServer {
     );
     const record = (status: number, code?: string) =>
       this.apiCalls.push({
+        at: Date.now(),
         action: 'GetTempBucketToken',
         functionName: '',
         accessKeyId: check.ok ? check.accessKeyId : undefined,
@@ -1053,7 +1066,8 @@ export class FcSimulator extends LoopbackServer {
       record(403, check.code);
       return this.#fc2Error(res, 403, check.code, check.message);
     }
-    if (received.headers.get('x-fc-account-id') !== this.options.accountId) {
+    const caller = this.options.callers.find((c) => c.accessKeyId === check.accessKeyId);
+    if (received.headers.get('x-fc-account-id') !== (caller?.accountId ?? this.options.accountId)) {
       record(403, 'AccessDenied');
       return this.#fc2Error(res, 403, 'AccessDenied', 'x-fc-account-id is not the account of these keys');
     }

@@ -217,7 +217,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     print,
   };
   if (options.command === 'check') return check(ctx);
-  if (options.command === 'verify') return verifyDeployment(ctx, deploymentAsk(env), true);
+  // The read-back compares with what the files ask, even when the check would refuse them (a deploy run with
+  // `s deploy --skip-actions` skipped the check; FC must still hold what was asked).
+  if (options.command === 'verify')
+    return verifyDeployment(ctx, deploymentAsk(env, process.cwd(), false), true);
   const ask = deploymentAsk(env);
   const deps: ReleaseDeps = {
     api: ctx.api,

@@ -12,7 +12,12 @@ import { parse } from 'yaml';
 import { isRecord } from '../shared/is-record.js';
 import { CODE_ZIP } from './code-zip.js';
 import { DEFAULTS } from './ram-cli.js';
-import { checkTriggerConfig, type TriggerAsk } from './trigger-config.js';
+import {
+  checkTriggerConfig,
+  inspectTriggerConfig,
+  type TriggerAsk,
+  TriggerConfigError,
+} from './trigger-config.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -68,8 +73,16 @@ export function triggerFile(env: Env): string {
   );
 }
 
-/** Reads and checks the trigger config file (throws TriggerConfigError or a clear read/parse error). */
-export function readTriggerConfig(env: Env, root = process.cwd()): TriggerAsk & { file: string } {
+/**
+ * Reads and checks the trigger config file (throws TriggerConfigError or a clear read/parse error). Not `strict`, only
+ * a config whose auth type is unknown throws: the read-back compares what FC holds with what the file asks even when
+ * the check would have refused it.
+ */
+export function readTriggerConfig(
+  env: Env,
+  root = process.cwd(),
+  strict = true,
+): TriggerAsk & { file: string } {
   const file = triggerFile(env);
   let text: string;
   try {
@@ -88,7 +101,10 @@ export function readTriggerConfig(env: Env, root = process.cwd()): TriggerAsk & 
       `the trigger config ${file} is not JSON (${error instanceof Error ? error.message : error})`,
     );
   }
-  return { ...checkTriggerConfig(config, file), file };
+  if (strict) return { ...checkTriggerConfig(config, file), file };
+  const { ask, problems } = inspectTriggerConfig(config);
+  if (ask === undefined) throw new TriggerConfigError(file, problems);
+  return { ...ask, file };
 }
 
 function literal(value: unknown, what: string): string {
@@ -100,8 +116,8 @@ function literal(value: unknown, what: string): string {
   return value;
 }
 
-/** Everything a deploy with this environment asks FC for. */
-export function deploymentAsk(env: Env, root = process.cwd()): DeploymentAsk {
+/** Everything a deploy with this environment asks FC for (`strict`: the trigger config must pass the check too). */
+export function deploymentAsk(env: Env, root = process.cwd(), strict = true): DeploymentAsk {
   const spec: unknown = parse(readFileSync(join(root, 's.yaml'), 'utf8'));
   const resources = isRecord(spec) && isRecord(spec['resources']) ? spec['resources'] : {};
   const resource = resources[RESOURCE];
@@ -123,7 +139,7 @@ export function deploymentAsk(env: Env, root = process.cwd()): DeploymentAsk {
     environmentNames: Object.keys(variables).sort(),
     codeZip: code,
     trigger: {
-      ...readTriggerConfig(env, root),
+      ...readTriggerConfig(env, root, strict),
       name: literal(trigger['triggerName'], 'props.triggers[0].triggerName'),
       qualifier: qualifier === undefined || qualifier === '' ? 'LATEST' : qualifier,
       qualifierChosen: qualifier !== undefined && qualifier !== '',

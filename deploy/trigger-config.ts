@@ -47,20 +47,33 @@ export class TriggerConfigError extends Error {
  * listing every problem. `source` names the file in the messages.
  */
 export function checkTriggerConfig(config: unknown, source: string): TriggerAsk {
+  const { ask, problems } = inspectTriggerConfig(config);
+  if (ask === undefined || problems.length > 0) throw new TriggerConfigError(source, problems);
+  return ask;
+}
+
+/**
+ * What a trigger config asks of FC, and its problems. The read-back uses the ask even when there are problems: fc3
+ * may have been run without the check (`s deploy --skip-actions`), and then FC must still hold what the file says.
+ */
+export function inspectTriggerConfig(config: unknown): { ask: TriggerAsk | undefined; problems: string[] } {
   const problems: string[] = [];
-  if (!isRecord(config)) throw new TriggerConfigError(source, ['the trigger config must be a JSON object']);
+  if (!isRecord(config)) return { ask: undefined, problems: ['the trigger config must be a JSON object'] };
   const authType = config['authType'];
-  if (!AUTH_TYPES.includes(authType as AuthType)) {
+  const knownAuth = AUTH_TYPES.includes(authType as AuthType);
+  if (!knownAuth) {
     problems.push(`authType must be one of ${AUTH_TYPES.join(', ')}, got ${JSON.stringify(authType)}`);
   }
   const methods = Array.isArray(config['methods']) ? config['methods'] : [];
   if (methods.length === 0 || !methods.every((m) => typeof m === 'string' && METHODS.has(m))) {
     problems.push(`methods must be a non-empty list of HTTP methods (${[...METHODS].join(', ')})`);
   }
-  let jwt: TriggerAsk['jwt'];
-  if (authType === 'jwt') jwt = checkJwt(config['authConfig'], problems);
-  if (problems.length > 0) throw new TriggerConfigError(source, problems);
-  return { authType: authType as AuthType, methods: methods as string[], ...(jwt ? { jwt } : {}) };
+  const jwt = authType === 'jwt' ? checkJwt(config['authConfig'], problems) : undefined;
+  if (!knownAuth) return { ask: undefined, problems };
+  return {
+    ask: { authType: authType as AuthType, methods: methods.map(String), ...(jwt ? { jwt } : {}) },
+    problems,
+  };
 }
 
 function checkJwt(authConfig: unknown, problems: string[]): TriggerAsk['jwt'] {

@@ -18,7 +18,9 @@ import { fc3Missing, type SResult } from './fixtures/s-cli.js';
 describe('npm run deploy with the real s and fc3 0.1.22', { skip: fc3Missing() }, () => {
   let rig: DeployRig;
   const fcCalls = (from: number) =>
-    rig.fc.apiCalls.slice(from).map((call) => `${call.action}${call.target ? ` ${call.target}` : ''} ${call.status}`);
+    rig.fc.apiCalls
+      .slice(from)
+      .map((call) => `${call.action}${call.target ? ` ${call.target}` : ''} ${call.status}`);
 
   before(async () => {
     rig = await deployRig({
@@ -90,7 +92,10 @@ describe('npm run deploy with the real s and fc3 0.1.22', { skip: fc3Missing() }
     });
 
     it('then reads back what FC holds and invokes the deployed zip, which answers 400 InvalidFlowId from its code', () => {
-      match(result.stdout, /verify: FC holds what was asked: nodejs20, index\.handler, role flow-preview-cams, 16 environment variables/);
+      match(
+        result.stdout,
+        /verify: FC holds what was asked: nodejs20, index\.handler, role flow-preview-cams, 16 environment variables/,
+      );
       match(result.stdout, /smoke: flow-preview \(LATEST\) loaded and answered 400 InvalidFlowId/);
       const calls = fcCalls(firstFcCall);
       const triggerWritten = calls.indexOf('CreateTrigger 200');
@@ -151,7 +156,9 @@ describe('npm run deploy with the real s and fc3 0.1.22', { skip: fc3Missing() }
       deepStrictEqual(
         [
           ...new Set(
-            [...rig.ram.calls.slice(firstRamCall), ...rig.fc.apiCalls.slice(firstFcCall)].map((c) => c.accessKeyId),
+            [...rig.ram.calls.slice(firstRamCall), ...rig.fc.apiCalls.slice(firstFcCall)].map(
+              (c) => c.accessKeyId,
+            ),
           ),
         ],
         [STAGING.accessKeyId],
@@ -172,7 +179,9 @@ describe('npm run deploy with the real s and fc3 0.1.22', { skip: fc3Missing() }
         enableInstanceMetrics: true,
         logBeginRule: 'None',
       });
-      const document = JSON.parse(rig.ram.policies.get('FlowPreviewStaging')?.versions[0]?.document ?? 'null');
+      const document = JSON.parse(
+        rig.ram.policies.get('FlowPreviewStaging')?.versions[0]?.document ?? 'null',
+      );
       deepStrictEqual(document.Statement[1], {
         Effect: 'Allow',
         Action: ['log:PostLogStoreLogs'],
@@ -183,7 +192,9 @@ describe('npm run deploy with the real s and fc3 0.1.22', { skip: fc3Missing() }
 
   it('refuses props fc3’s schema rejects before any action runs (validation: true)', async () => {
     const before = { ram: rig.ram.calls.length, fc: rig.fc.apiCalls.length };
-    const result = await rig.run('deploy, invalid props', ['deploy', '-y'], { FLOW_PREVIEW_MEMORY_MB: '100' });
+    const result = await rig.run('deploy, invalid props', ['deploy', '-y'], {
+      FLOW_PREVIEW_MEMORY_MB: '100',
+    });
     strictEqual(result.code, 100, output(result));
     match(output(result), /memorySize/);
     deepStrictEqual([rig.ram.calls.length, rig.fc.apiCalls.length], [before.ram, before.fc]);

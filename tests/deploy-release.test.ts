@@ -1,0 +1,146 @@
+/**
+ * Releases you can take back, with the real `s` 3.1.10 and the real fc3 0.1.22's own `version publish` and
+ * `alias publish`, offline: `npm run release` publishes the verified LATEST as an FC version and points the alias
+ * `live` at it (or beside the previous version as a weighted canary), the HTTP trigger serves the alias from then
+ * on, a deploy may not silently point it back at LATEST, `npm run rollback` takes a release back, and `npm run remove`
+ * still removes everything. The FC simulator runs each version's own code, so which version served a trigger request
+ * is what FC ran, not what a record says.
+ */
+
+import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT, type DeployRig, deployRig, output } from './fixtures/deploy-rig.js';
+import { fc3Missing } from './fixtures/s-cli.js';
+
+describe('npm run release and npm run rollback with the real s and fc3 0.1.22', {
+  skip: fc3Missing(),
+}, () => {
+  let rig: DeployRig;
+  /** An anonymous trigger keeps the trigger requests below unsigned; the auth is not what this file tests. */
+  const settings = { FLOW_PREVIEW_AUTH_TYPE: 'anonymous' };
+  const kept = { ...settings, FLOW_PREVIEW_TRIGGER_QUALIFIER: 'live' };
+  const alias = () => rig.fc.aliases.get('flow-preview')?.get('live');
+  const serving = () => rig.fc.triggers.get('flow-preview')?.get('http')?.qualifier;
+
+  /** A request on the HTTP trigger's host; returns the version of the code that answered it. */
+  const viaTrigger = async (): Promise<string | undefined> => {
+    const host = new URL(rig.fc.triggers.get('flow-preview')?.get('http')?.httpTrigger?.urlInternet ?? '')
+      .host;
+    const status = await new Promise<number>((resolve, reject) => {
+      const port = Number(new URL(rig.fc.url).port);
+      const req = request({ host: '127.0.0.1', port, path: '/not-a-route', headers: { host } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    strictEqual(status, 404, 'the function’s own 404 for an unknown path');
+    const last = rig.fc.executions.at(-1);
+    strictEqual(last?.via, 'trigger:http');
+    return last?.version;
+  };
+
+  before(async () => {
+    rig = await deployRig();
+    const deployed = await rig.run('deploy', ['npm', 'deploy'], settings);
+    strictEqual(deployed.code, 0, output(deployed));
+  });
+  after(() => rig.stop());
+
+  it('publishes the verified LATEST as version 1 through fc3, points alias live at it, and the trigger serves live', async () => {
+    const result = await rig.run('npm run release', ['npm', 'release'], settings);
+    strictEqual(result.code, 0, output(result));
+    match(result.stdout, /verify: FC holds what was asked/);
+    match(result.stdout, /published LATEST as version 1/);
+    match(result.stdout, /trigger http: served LATEST, now serves alias live/);
+    deepStrictEqual([alias()?.versionId, alias()?.additionalVersionWeight, serving()], ['1', {}, 'live']);
+    const writes = rig.fc.apiCalls.filter((call) =>
+      ['PublishFunctionVersion', 'CreateAlias'].includes(call.action),
+    );
+    deepStrictEqual(
+      writes.map((call) => [call.action, call.accessKeyId, call.status]),
+      [
+        ['PublishFunctionVersion', DEFAULT.accessKeyId, 200],
+        ['CreateAlias', DEFAULT.accessKeyId, 200],
+      ],
+    );
+    ok(rig.fc.executions.some((run) => run.qualifier === 'live' && run.version === '1'));
+    strictEqual(await viaTrigger(), '1');
+  });
+
+  it('refuses a deploy that would point the trigger back at LATEST without saying so', async () => {
+    const firstRamCall = rig.ram.calls.length;
+    const result = await rig.run('deploy without the qualifier', ['npm', 'deploy'], settings);
+    strictEqual(result.code, 101, output(result));
+    match(
+      output(result),
+      /serves live \(npm run release pointed it there\).*Set FLOW_PREVIEW_TRIGGER_QUALIFIER=live/,
+    );
+    deepStrictEqual(rig.ram.calls.slice(firstRamCall), []);
+    strictEqual(serving(), 'live');
+  });
+
+  it('deploys a change to LATEST while the trigger keeps serving the release', async () => {
+    const result = await rig.run('deploy a change', ['npm', 'deploy'], {
+      ...kept,
+      FLOW_PREVIEW_CAMS_TIMEOUT_MS: '6000',
+    });
+    strictEqual(result.code, 0, output(result));
+    match(result.stdout, /serves live\)/);
+    strictEqual(serving(), 'live');
+    strictEqual(await viaTrigger(), '1');
+  });
+
+  it('releases the change as a canary: version 2 gets 25% of live beside version 1', async () => {
+    const result = await rig.run('release --canary 0.25', ['npm', 'release', '--canary', '0.25'], kept);
+    strictEqual(result.code, 0, output(result));
+    deepStrictEqual([alias()?.versionId, alias()?.additionalVersionWeight], ['1', { '2': 0.25 }]);
+    rig.fc.random = () => 0.1;
+    strictEqual(await viaTrigger(), '2');
+    rig.fc.random = () => 0.9;
+    strictEqual(await viaTrigger(), '1');
+  });
+
+  it('rollback withdraws the canary: version 1 serves alone', async () => {
+    const result = await rig.run('rollback, canary', ['npm', 'rollback'], kept);
+    strictEqual(result.code, 0, output(result));
+    match(result.stdout, /canary 2 withdrawn, version 1 serves alone/);
+    deepStrictEqual([alias()?.versionId, alias()?.additionalVersionWeight], ['1', {}]);
+    rig.fc.random = () => 0.1;
+    strictEqual(await viaTrigger(), '1');
+  });
+
+  it('a second canary reuses version 2 (LATEST has not changed), and --promote gives it the whole alias', async () => {
+    const canary = await rig.run('release --canary 0.5', ['npm', 'release', '--canary', '0.5'], kept);
+    strictEqual(canary.code, 0, output(canary));
+    match(canary.stdout, /version 2 already holds LATEST/);
+    strictEqual(rig.fc.versions.get('flow-preview')?.length, 2);
+    const promoted = await rig.run('release --promote', ['npm', 'release', '--promote'], kept);
+    strictEqual(promoted.code, 0, output(promoted));
+    deepStrictEqual([alias()?.versionId, alias()?.additionalVersionWeight], ['2', {}]);
+    strictEqual(await viaTrigger(), '2');
+  });
+
+  it('rollback points live back at the version it served before the last release', async () => {
+    const result = await rig.run('rollback', ['npm', 'rollback'], kept);
+    strictEqual(result.code, 0, output(result));
+    match(result.stdout, /alias live: back to version 1 \(from 2\)/);
+    deepStrictEqual([alias()?.versionId, serving()], ['1', 'live']);
+    strictEqual(await viaTrigger(), '1');
+  });
+
+  it('npm run remove removes the alias, the versions, the trigger, the function and the role', async () => {
+    const result = await rig.run('remove', ['npm', 'remove'], kept);
+    strictEqual(result.code, 0, output(result));
+    ok(!rig.fc.deployed.has('flow-preview') && !rig.fc.aliases.has('flow-preview'));
+    ok(!rig.fc.versions.has('flow-preview') && !rig.ram.roles.has('flow-preview-cams'));
+    deepStrictEqual(
+      rig.fc.apiCalls
+        .filter((call) => ['DeleteAlias', 'DeleteFunctionVersion', 'DeleteFunction'].includes(call.action))
+        .map((call) => `${call.action} ${call.target ?? ''}`.trim()),
+      ['DeleteAlias live', 'DeleteFunctionVersion 2', 'DeleteFunctionVersion 1', 'DeleteFunction'],
+    );
+  });
+});

@@ -178,6 +178,11 @@ export interface Deps {
   readonly functionPresence: () => Promise<FunctionPresence>;
   /** The functions in the region that run as the role, asked before a remove deletes it. */
   readonly roleUsers: () => Promise<readonly string[]>;
+  /**
+   * The functions in every FC region that run as the role (one answer per distinct FC endpoint), asked before a
+   * remove deletes a role that records no region. Absent: such a role is never deleted.
+   */
+  readonly roleUsersEverywhere?: () => Promise<ReadonlyArray<{ region: string; users: readonly string[] }>>;
   readonly accountId?: string | undefined;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -254,8 +259,9 @@ export async function run(options: Options, deps: Deps, print: (line: string) =>
 /**
  * A remove asked FC about one region only. The role goes only when that region is the last the role's description
  * records (the regions its deploys ran in); with others recorded, only this region comes off the record; when this
- * region is not recorded (a wrong FLOW_PREVIEW_REGION) or none is, nothing is removed. Returns the writes made, or
- * undefined to go on with the remove.
+ * region is not recorded (a wrong FLOW_PREVIEW_REGION), nothing is removed. A role that records no region (made
+ * before the RAM step recorded them) goes only when FC in every region says no function runs as it. Returns the
+ * writes made, or undefined to go on with the remove.
  */
 async function keepForOtherRegions(
   options: Options,
@@ -264,13 +270,7 @@ async function keepForOtherRegions(
   print: (line: string) => void,
 ): Promise<number | undefined> {
   const regions = roleRegions(description);
-  if (regions === undefined) {
-    throw new Error(
-      `the role ${options.roleName} records no region it was deployed for (made before the RAM step recorded ` +
-        `regions), so FC's answer for ${options.region} cannot show it unused; nothing removed. Run ` +
-        '`npm run ram:ensure` with FLOW_PREVIEW_REGION set to the region its function ran in, then remove again.',
-    );
-  }
+  if (regions === undefined) return keepWhileUsedAnywhere(options, deps, print);
   if (!regions.includes(options.region)) {
     throw new Error(
       `the role ${options.roleName} was deployed for ${regions.join(', ')}, not ${options.region}: this remove ` +
@@ -297,6 +297,44 @@ async function keepForOtherRegions(
   return 1;
 }
 
+/** For a role that records no region: asks FC in every region; keeps the role while any function runs as it. */
+async function keepWhileUsedAnywhere(
+  options: Options,
+  deps: Deps,
+  print: (line: string) => void,
+): Promise<number | undefined> {
+  const unsure = (why: string) =>
+    new Error(
+      `the role ${options.roleName} records no region it was deployed for, and ${why}, so nothing was removed. ` +
+        `Run \`npm run ram:ensure\` with FLOW_PREVIEW_REGION set to the region its function runs in, then remove again.`,
+    );
+  if (deps.roleUsersEverywhere === undefined) throw unsure('FC cannot be asked in every region here');
+  let answers: ReadonlyArray<{ region: string; users: readonly string[] }>;
+  try {
+    answers = await deps.roleUsersEverywhere();
+  } catch (error) {
+    throw unsure(
+      `FC could not list every region's functions (${error instanceof Error ? error.message : error})`,
+    );
+  }
+  const users = answers.flatMap(({ region, users: names }) =>
+    names
+      .filter((name) => !(region === options.region && name === options.functionName))
+      .map((name) => `${name} (${region})`),
+  );
+  if (users.length > 0) {
+    print(
+      `FC: ${users.join(', ')} still run(s) as ${options.roleName}, which records no region; the role and its policy ` +
+        'stay (nothing removed)',
+    );
+    return 0;
+  }
+  print(
+    `FC: no function in any of ${answers.length} FC endpoint(s) runs as ${options.roleName}; the role can go`,
+  );
+  return undefined;
+}
+
 /** `.env` beside s.yaml, as `s` loads it: values already in the environment win. */
 export function loadDotEnv(env: NodeJS.ProcessEnv, path = '.env'): void {
   let text: string;
@@ -306,6 +344,55 @@ export function loadDotEnv(env: NodeJS.ProcessEnv, path = '.env'): void {
     return;
   }
   for (const [key, value] of Object.entries(parseEnv(text))) if (!(key in env)) env[key] = value;
+}
+
+/**
+ * The public FC regions fc3 0.1.22 knows (devsapp/fc3 src/interface/region.ts), without the three it reaches through
+ * special endpoints (cn-heyuan-acdr-1, cn-shanghai-finance-1, cn-shanghai-cloudspe).
+ */
+export const FC_REGIONS = [
+  'cn-hangzhou',
+  'cn-shanghai',
+  'cn-qingdao',
+  'cn-beijing',
+  'cn-zhangjiakou',
+  'cn-huhehaote',
+  'cn-shenzhen',
+  'cn-chengdu',
+  'cn-hongkong',
+  'cn-wulanchabu',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'ap-south-1',
+  'eu-central-1',
+  'eu-west-1',
+  'us-east-1',
+  'us-west-1',
+  'me-central-1',
+] as const;
+
+/** ListFunctions in every region, once per distinct endpoint (FC_CLIENT_CUSTOM_ENDPOINT makes them all one). */
+async function roleUsersEverywhere(
+  custom: string | undefined,
+  credentials: DeployerCredentials,
+  roleName: string,
+): Promise<Array<{ region: string; users: readonly string[] }>> {
+  const byHost = new Map<string, string>();
+  for (const region of FC_REGIONS) {
+    const endpoint = fcEndpoint(custom, region);
+    if (!byHost.has(endpoint.host)) byHost.set(endpoint.host, region);
+  }
+  return Promise.all(
+    [...byHost.values()].map(async (region) => ({
+      region,
+      users: await functionsUsingRole(fcEndpoint(custom, region), credentials, roleName),
+    })),
+  );
 }
 
 async function main(): Promise<void> {
@@ -334,6 +421,8 @@ async function main(): Promise<void> {
           credentials,
           options.roleName,
         ),
+      roleUsersEverywhere: () =>
+        roleUsersEverywhere(process.env['FC_CLIENT_CUSTOM_ENDPOINT'], credentials, options.roleName),
     },
     (line) => process.stdout.write(`${line}\n`),
   );

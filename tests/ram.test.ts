@@ -427,16 +427,39 @@ describe('RAM remove in the region the role was deployed for (issue 17)', () => 
     deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [1, 1, 1]);
   });
 
-  it('refuses to remove a role that records no region, and says how to record it', async () => {
+  it('removes a role that records no region only once FC in every region says nothing runs as it', async () => {
+    const legacy = () => {
+      ram.seedRole(
+        DEFAULT_ROLE_NAME,
+        JSON.stringify(TRUST_POLICY),
+        'Flow Preview function: calls CAMS GetFlowPreviewUrl',
+      );
+    };
     await ensure();
-    ram.seedRole(
-      DEFAULT_ROLE_NAME,
-      JSON.stringify(TRUST_POLICY),
-      'Flow Preview function: calls CAMS GetFlowPreviewUrl',
-    );
+    legacy();
+    const everywhere = (answer: () => Promise<Array<{ region: string; users: string[] }>>) =>
+      run(parseArgs(['remove'], {}), { ...deps(), roleUsersEverywhere: answer }, (line) => lines.push(line));
     ram.calls.length = 0;
-    await rejects(remove(), /records no region it was deployed for .*npm run ram:ensure/);
+    strictEqual(await everywhere(async () => [{ region: 'cn-hangzhou', users: ['other-app'] }]), 0);
     deepStrictEqual(writes(), []);
+    ok(
+      lines
+        .at(-1)
+        ?.startsWith(
+          'FC: other-app (cn-hangzhou) still run(s) as flow-preview-cams, which records no region',
+        ),
+    );
+    await rejects(
+      everywhere(() => Promise.reject(new Error('FC ListFunctions failed (AccessDenied)'))),
+      /records no region it was deployed for, and FC could not list every region's functions .*nothing was removed/,
+    );
+    await rejects(remove(), /records no region .*FC cannot be asked in every region here/);
+    deepStrictEqual(writes(), []);
+    await everywhere(async () => [
+      { region: 'ap-southeast-1', users: ['flow-preview'] },
+      { region: 'cn-hangzhou', users: [] },
+    ]);
+    deepStrictEqual(writes(), ['DetachPolicyFromRole', 'DeletePolicy', 'DeleteRole']);
   });
 
   it('takes only its own region off a role two regions use; the last region’s remove deletes everything', async () => {

@@ -161,6 +161,9 @@ async function verifyDeployment(ctx: Context, ask: DeploymentAsk, compareQualifi
         .join('\n')}\n  fc3 may have skipped a write it logged as an ERROR; fix the cause and deploy again.`,
     );
   }
+  if (held.fn['codeChecksum'] === undefined) {
+    ctx.print('verify: WARNING: FC reported no codeChecksum for the function, so the code package was not compared');
+  }
   ctx.print(
     `verify: FC holds what was asked: ${ask.runtime}, ${ask.handler}, role ${ask.roleName}, ` +
       `${ask.environmentNames.length} environment variables, code ${String(held.fn['codeChecksum'])}, ` +

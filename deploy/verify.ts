@@ -79,7 +79,10 @@ export function differences(ask: DeploymentAsk, held: Held, options: CompareOpti
   if (missing.length > 0) found.push(`environment variables missing on FC: ${missing.join(', ')}`);
   if (extra.length > 0)
     found.push(`environment variables on FC that s.yaml does not set: ${extra.join(', ')}`);
-  differ(`codeChecksum (CRC-64 of ${ask.codeZip})`, options.codeChecksum, fn['codeChecksum']);
+  // FC reports codeChecksum for every code package; an FC that reports none cannot be compared (verify says so).
+  if (fn['codeChecksum'] !== undefined) {
+    differ(`codeChecksum (CRC-64 of ${ask.codeZip})`, options.codeChecksum, fn['codeChecksum']);
+  }
   if (trigger === undefined) {
     found.push(`trigger ${ask.trigger.name}: asked for one, FC has none`);
     return found;

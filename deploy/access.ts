@@ -91,7 +91,7 @@ export class StsTrioError extends Error {
   override name = 'StsTrioError';
   constructor() {
     super(
-      'AccessKeyID in the environment is an STS key (STS.…), and `s` cannot take a token from the environment: ' +
+      'AccessKeyID in the environment is an STS key (STS.…), and s cannot take a token from the environment: ' +
         's 3.1.10 reads only AccessKeyID, AccessKeySecret and AccountID there and drops SecurityToken, so fc3 and ' +
         'the RAM step would sign without it and be refused. Keep the STS key in an alias instead: ' +
         'npx s config add -a sts --AccessKeyID <STS.…> --AccessKeySecret <secret> --SecurityToken <token> ' +

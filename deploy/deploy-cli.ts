@@ -162,7 +162,9 @@ async function verifyDeployment(ctx: Context, ask: DeploymentAsk, compareQualifi
     );
   }
   if (held.fn['codeChecksum'] === undefined) {
-    ctx.print('verify: WARNING: FC reported no codeChecksum for the function, so the code package was not compared');
+    ctx.print(
+      'verify: WARNING: FC reported no codeChecksum for the function, so the code package was not compared',
+    );
   }
   ctx.print(
     `verify: FC holds what was asked: ${ask.runtime}, ${ask.handler}, role ${ask.roleName}, ` +

@@ -114,7 +114,7 @@ describe('the jwt trigger and the refusals, with the real s and fc3 0.1.22', { s
         AccessKeySecret: 'temporary-secret',
         AccountID: '1111111111111111',
       },
-      /s` cannot take a token from the environment[\s\S]*s config add -a sts .*--SecurityToken/,
+      /s cannot take a token from the environment[\s\S]*s config add -a sts .*--SecurityToken/,
     ));
 
   it('sent fc3 nothing it refused: FC still holds the jwt trigger with key k1', () => {

@@ -260,7 +260,7 @@ describe('deployer credentials: an STS key in the env trio', () => {
       ),
       (error: unknown) => {
         ok(error instanceof StsTrioError);
-        match(error.message, /`s` cannot take a token from the environment/);
+        match(error.message, /s cannot take a token from the environment/);
         match(
           error.message,
           /s config add -a sts --AccessKeyID <STS\.…> --AccessKeySecret <secret> --SecurityToken <token>/,

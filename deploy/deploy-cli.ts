@@ -7,7 +7,8 @@
  *                                  the alias a release pointed it at
  *   package  (pre-deploy)          dist/ → dist.zip, the code package s.yaml deploys (deploy/code-zip.ts)
  *   verify   (success-deploy; npm run deploy:verify)  read-back and smoke (deploy/verify.ts)
- *   release  (npm run release)     [--alias live] [--canary W | --promote] [--description TEXT] (deploy/release.ts)
+ *   release  (npm run release)     [--alias live] [--canary W] [--description TEXT] (deploy/release.ts); run again
+ *                                  without --canary, it gives a canary's version the whole alias
  *   rollback (npm run rollback)    [--alias live]
  * Common options: -a/--access ALIAS, -t/--template FILE (the spec `s` runs for release/rollback). Exits 1 with a
  * message when a step fails, 2 on bad usage. Nothing it prints carries a credential or an environment value.
@@ -19,7 +20,7 @@ import { type DeployerCredentials, deployerCredentials } from './access.js';
 import { codePackageChecksum, writeCodePackage } from './code-zip.js';
 import { createFcApi, type FcApi, fcEndpoint, fcInvokeEndpoint } from './fc.js';
 import { DEFAULTS, loadDotEnv, UsageError } from './ram-cli.js';
-import { promote, type ReleaseDeps, release, rollback } from './release.js';
+import { type ReleaseDeps, release, rollback } from './release.js';
 import { DEFAULT_RELEASE_ALIAS, type DeploymentAsk, deploymentAsk, targetOf } from './spec.js';
 import { differences, type InvokeTarget, previewSmoke, readBack, smoke } from './verify.js';
 
@@ -33,25 +34,19 @@ export interface CliOptions {
   readonly template: string | undefined;
   readonly alias: string;
   readonly canary: number | undefined;
-  readonly promote: boolean;
   readonly description: string | undefined;
 }
 
 const USAGE =
   'usage: deploy-cli check|package|verify|release|rollback [-a ALIAS] [-t TEMPLATE] [--alias NAME] ' +
-  '[--canary WEIGHT | --promote] [--description TEXT]';
+  '[--canary WEIGHT] [--description TEXT]';
 
 export function parseCliArgs(argv: readonly string[], env: Env): CliOptions {
   const [command, ...rest] = argv;
   if (!COMMANDS.includes(command as Command)) throw new UsageError(USAGE);
   const values: Record<string, string> = {};
-  let promoteFlag = false;
   for (let i = 0; i < rest.length; i += 1) {
     const flag = rest[i] ?? '';
-    if (flag === '--promote') {
-      promoteFlag = true;
-      continue;
-    }
     const key = {
       '-a': 'access',
       '--access': 'access',
@@ -76,10 +71,7 @@ export function parseCliArgs(argv: readonly string[], env: Env): CliOptions {
     canary = Number(values['canary']);
     if (!(canary > 0 && canary < 1))
       throw new UsageError(`--canary must be a share between 0 and 1, e.g. 0.1`);
-    if (promoteFlag) throw new UsageError('--canary and --promote do not go together');
-  }
-  if ((canary !== undefined || promoteFlag) && command !== 'release') {
-    throw new UsageError(`--canary and --promote belong to release\n${USAGE}`);
+    if (command !== 'release') throw new UsageError(`--canary belongs to release\n${USAGE}`);
   }
   return {
     command: command as Command,
@@ -87,7 +79,6 @@ export function parseCliArgs(argv: readonly string[], env: Env): CliOptions {
     template: values['template'],
     alias,
     canary,
-    promote: promoteFlag,
     description: values['description'],
   };
 }
@@ -242,7 +233,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     description: options.description,
   };
   if (options.command === 'rollback') await rollback(releaseOptions, deps);
-  else if (options.promote) await promote(releaseOptions, deps);
   else await release(releaseOptions, deps);
 }
 

@@ -7,7 +7,6 @@
  *   version (or the newest version is reused when LATEST has not changed since it), the alias points at it — or, with
  *   `--canary W`, stays on the previous version and sends it the share W (FC's `additionalVersionWeight`) —, and the
  *   HTTP trigger serves the alias (UpdateTrigger `qualifier`). The version and the alias are invoked once each.
- * - promote: a canary's version takes the whole alias.
  * - rollback: a canary is withdrawn (its weight dropped); otherwise the alias goes back to the version it served
  *   before the last release (recorded in the alias's description, else the newest older version).
  * The alias's description records the release (`release 7 (previous 6)`), so a rollback needs no state of its own.
@@ -181,22 +180,6 @@ export async function release(options: ReleaseOptions, deps: ReleaseDeps): Promi
   await triggerServes(deps, options);
   print(await deps.smoke(alias));
   return versionId;
-}
-
-/** A canary's version takes the whole alias. */
-export async function promote(options: ReleaseOptions, deps: ReleaseDeps): Promise<string> {
-  const { api, print } = deps;
-  const current = await aliasState(api, options.functionName, options.alias);
-  const [canary, ...others] = Object.keys(current?.weights ?? {});
-  if (current === undefined || canary === undefined || others.length > 0) {
-    throw new Error(`alias ${options.alias} has no single canary to promote`);
-  }
-  print(await deps.smoke(canary));
-  await deps.s(aliasArgs(options.alias, canary, {}, `release ${canary} (previous ${current.versionId})`));
-  print(`alias ${options.alias}: version ${canary} (was ${current.versionId} with ${canary} as canary)`);
-  await triggerServes(deps, options);
-  print(await deps.smoke(options.alias));
-  return canary;
 }
 
 /** Withdraws a canary, or points the alias back at the version it served before the last release. */

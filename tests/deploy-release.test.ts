@@ -49,6 +49,20 @@ describe('npm run release and npm run rollback with the real s and fc3 0.1.22', 
   });
   after(() => rig.stop());
 
+  it('deploys with the default alias, and with logging off sends exactly what fc3 sends for a spec with no logConfig', () => {
+    strictEqual(
+      rig.fc.deployed.get('flow-preview')?.['role'],
+      `acs:ram::${DEFAULT.accountId}:role/flow-preview-cams`,
+    );
+    deepStrictEqual(rig.fc.deployed.get('flow-preview')?.['logConfig'], {
+      project: '',
+      logstore: '',
+      enableRequestMetrics: false,
+      enableInstanceMetrics: false,
+      logBeginRule: 'None',
+    });
+  });
+
   it('publishes the verified LATEST as version 1 through fc3, points alias live at it, and the trigger serves live', async () => {
     const result = await rig.run('npm run release', ['npm', 'release'], settings);
     strictEqual(result.code, 0, output(result));
@@ -112,14 +126,15 @@ describe('npm run release and npm run rollback with the real s and fc3 0.1.22', 
     strictEqual(await viaTrigger(), '1');
   });
 
-  it('a second canary reuses version 2 (LATEST has not changed), and --promote gives it the whole alias', async () => {
-    const canary = await rig.run('release --canary 0.5', ['npm', 'release', '--canary', '0.5'], kept);
-    strictEqual(canary.code, 0, output(canary));
-    match(canary.stdout, /version 2 already holds LATEST/);
+  it('a full release reuses version 2 (LATEST has not changed) and gives it the whole alias', async () => {
+    const result = await rig.run('release again', ['npm', 'release'], kept);
+    strictEqual(result.code, 0, output(result));
+    match(result.stdout, /version 2 already holds LATEST/);
     strictEqual(rig.fc.versions.get('flow-preview')?.length, 2);
-    const promoted = await rig.run('release --promote', ['npm', 'release', '--promote'], kept);
-    strictEqual(promoted.code, 0, output(promoted));
-    deepStrictEqual([alias()?.versionId, alias()?.additionalVersionWeight], ['2', {}]);
+    deepStrictEqual(
+      [alias()?.versionId, alias()?.additionalVersionWeight, alias()?.description],
+      ['2', {}, 'release 2 (previous 1)'],
+    );
     strictEqual(await viaTrigger(), '2');
   });
 

@@ -211,8 +211,9 @@ describe('npm run deploy and npm run remove with the real s and fc3 0.1.22', { s
       ok(rig.ram.roles.has('flow-preview-staging-cams') && rig.fc.deployed.has('flow-preview-staging'));
     });
 
-    it('keeps a role another function still runs as: a second deployment that changed only the function name', async () => {
+    it('npm run remove -- -a NAME keeps a role another function still runs as (a deployment that changed only its name)', async () => {
       const firstRamWrite = rig.ram.writes.length;
+      const from = [rig.ram.calls.length, rig.fc.apiCalls.length] as const;
       const result = await rig.run('remove, shared role', ['npm', 'remove', '-a', 'staging'], {
         ...STAGING_ENV,
         FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-staging-2',
@@ -223,15 +224,16 @@ describe('npm run deploy and npm run remove with the real s and fc3 0.1.22', { s
         /FC: flow-preview-staging in ap-southeast-1 still run\(s\) as flow-preview-staging-cams, so the role and its policy stay/,
       );
       deepStrictEqual(rig.ram.writes.slice(firstRamWrite), []);
+      deepStrictEqual(identities(...from), [STAGING.accessKeyId]);
     });
 
-    it('npm run remove -- -a NAME removes trigger and function, then (not found, no other user, its region) role and policy', async () => {
+    it('removes trigger and function, then (not found, no other user, its region) role and policy; in CI with the CI alias', async () => {
       const from = [rig.ram.calls.length, rig.fc.apiCalls.length] as const;
-      const result = await rig.run(
-        'npm run remove -- -a staging',
-        ['npm', 'remove', '-a', 'staging'],
-        STAGING_ENV,
-      );
+      // In CI, s takes serverless_devs_access_cicd_alias_name over -a: fc3 and the RAM step alike.
+      const result = await rig.run('remove in CI', ['remove', '-y', '-a', 'default'], STAGING_ENV, {
+        GITHUB_ACTIONS: 'true',
+        serverless_devs_access_cicd_alias_name: 'staging',
+      });
       strictEqual(result.code, 0, output(result));
       const calls = rig.fc.apiCalls.slice(from[1]).map((call) => `${call.action} ${call.status}`);
       const deleted = calls.indexOf('DeleteFunction 204');
@@ -252,18 +254,6 @@ describe('npm run deploy and npm run remove with the real s and fc3 0.1.22', { s
       });
       strictEqual(result.code, 0, output(result));
       deepStrictEqual(identities(...from), [TRIO.accessKeyId]);
-    });
-
-    it('in CI, takes serverless_devs_access_cicd_alias_name over -a to fc3 and the RAM step alike', async () => {
-      const from = [rig.ram.calls.length, rig.fc.apiCalls.length] as const;
-      const result = await rig.run(
-        'remove in CI',
-        ['remove', '-y', '-a', 'default'],
-        { FLOW_PREVIEW_FUNCTION_NAME: 'flow-preview-ci' },
-        { GITHUB_ACTIONS: 'true', serverless_devs_access_cicd_alias_name: 'staging' },
-      );
-      strictEqual(result.code, 0, output(result));
-      deepStrictEqual(identities(...from), [STAGING.accessKeyId]);
     });
 
     it('finishes on a second npm run remove what the first could not', async () => {

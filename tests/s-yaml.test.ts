@@ -55,7 +55,7 @@ function assertValid(spec: Spec): void {
 
 /** The words a POSIX shell makes of a `run:` line: the arguments the RAM step really receives. */
 async function shellWords(runLine: string): Promise<string[]> {
-  const prefix = 'node --import tsx deploy/ram-cli.ts ';
+  const prefix = 'node --require tsx/cjs deploy/ram-cli.ts ';
   ok(runLine.startsWith(prefix), runLine);
   const { stdout } = await promisify(execFile)('sh', [
     '-c',
@@ -303,14 +303,14 @@ describe('s.yaml as the real s resolves it', () => {
     deepStrictEqual(
       [0, 1, 2].map((index) => action(plain, 'pre-deploy', index)),
       [
-        "node --import tsx deploy/deploy-cli.ts check -a 'default'",
+        "node --require tsx/cjs deploy/deploy-cli.ts check -a 'default'",
         'npm run build',
-        'node --import tsx deploy/deploy-cli.ts package',
+        'node --require tsx/cjs deploy/deploy-cli.ts package',
       ],
     );
     strictEqual(
       action(plain, 'success-deploy', 0),
-      "node --import tsx deploy/deploy-cli.ts verify -a 'default'",
+      "node --require tsx/cjs deploy/deploy-cli.ts verify -a 'default'",
     );
     strictEqual(action(custom, 'pre-deploy', 0), action(plain, 'pre-deploy', 0));
     for (const [spec, env] of [

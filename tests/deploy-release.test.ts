@@ -10,7 +10,8 @@
 import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT, type DeployRig, deployRig, output } from './fixtures/deploy-rig.js';
+import { CamsSimulator, SAMPLE_ERROR_FLOWS, SAMPLE_FLOWS } from '../dev/cams-simulator.js';
+import { DEFAULT, type DeployRig, deployRig, output, ROLE_KEYS } from './fixtures/deploy-rig.js';
 import { fc3Missing } from './fixtures/s-cli.js';
 
 describe('npm run release and npm run rollback with the real s and fc3 0.1.22', {
@@ -20,6 +21,9 @@ describe('npm run release and npm run rollback with the real s and fc3 0.1.22', 
   /** An anonymous trigger keeps the trigger requests below unsigned; the auth is not what this file tests. */
   const settings = { FLOW_PREVIEW_AUTH_TYPE: 'anonymous' };
   const kept = { ...settings, FLOW_PREVIEW_TRIGGER_QUALIFIER: 'live' };
+  let cams: CamsSimulator;
+  /** LATEST's settings after the change: a new timeout, and the CAMS simulator for the preview smoke. */
+  let changed: Record<string, string>;
   const alias = () => rig.fc.aliases.get('flow-preview')?.get('live');
   const serving = () => rig.fc.triggers.get('flow-preview')?.get('http')?.qualifier;
 
@@ -43,11 +47,20 @@ describe('npm run release and npm run rollback with the real s and fc3 0.1.22', 
   };
 
   before(async () => {
+    cams = await new CamsSimulator({
+      credentials: [ROLE_KEYS],
+      flows: SAMPLE_FLOWS,
+      errorFlows: SAMPLE_ERROR_FLOWS,
+    }).start();
+    changed = { ...kept, FLOW_PREVIEW_CAMS_TIMEOUT_MS: '6000', FLOW_PREVIEW_CAMS_ENDPOINT: cams.url };
     rig = await deployRig();
     const deployed = await rig.run('deploy', ['npm', 'deploy'], settings);
     strictEqual(deployed.code, 0, output(deployed));
   });
-  after(() => rig.stop());
+  after(async () => {
+    await rig.stop();
+    await cams.stop();
+  });
 
   it('deploys with the default alias, and with logging off sends exactly what fc3 sends for a spec with no logConfig', () => {
     strictEqual(
@@ -96,15 +109,35 @@ describe('npm run release and npm run rollback with the real s and fc3 0.1.22', 
     strictEqual(serving(), 'live');
   });
 
-  it('deploys a change to LATEST while the trigger keeps serving the release', async () => {
-    const result = await rig.run('deploy a change', ['npm', 'deploy'], {
-      ...kept,
-      FLOW_PREVIEW_CAMS_TIMEOUT_MS: '6000',
+  it('deploys a change to LATEST while the trigger keeps serving the release; the preview smoke asks CAMS as the role', async () => {
+    const result = await rig.run('deploy a change, preview smoke', ['npm', 'deploy'], {
+      ...changed,
+      FLOW_PREVIEW_SMOKE_FLOW_ID: 'welcome-flow',
     });
     strictEqual(result.code, 0, output(result));
     match(result.stdout, /serves live\)/);
+    match(
+      result.stdout,
+      /preview smoke: flow-preview \(LATEST\) got a preview link for flow welcome-flow from CAMS/,
+    );
+    deepStrictEqual(
+      cams.calls.map((call) => [call.accessKeyId, call.params['FlowId'], call.code]),
+      [[ROLE_KEYS.accessKeyId, 'welcome-flow', 'OK']],
+    );
     strictEqual(serving(), 'live');
     strictEqual(await viaTrigger(), '1');
+  });
+
+  it('fails the read-back with what it means when CAMS refuses the role the preview smoke (Ram.PermissionDeny)', async () => {
+    const result = await rig.run('npm run deploy:verify, CAMS denies', ['npm', 'deploy:verify'], {
+      ...changed,
+      FLOW_PREVIEW_SMOKE_FLOW_ID: 'denied-flow',
+    });
+    strictEqual(result.code, 1, output(result));
+    match(
+      result.stderr,
+      /CAMS refused the function's role \(Ram\.PermissionDeny\): the role flow-preview-cams may not call cams:GetFlowPreviewUrl/,
+    );
   });
 
   it('releases the change as a canary: version 2 gets 25% of live beside version 1', async () => {

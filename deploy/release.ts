@@ -5,8 +5,8 @@
  * run through the real `s`; FC is read directly (GetFunction, GetAlias, ListFunctionVersions, GetTrigger).
  * - release: the function's LATEST must pass the read-back and the smoke (deploy/verify.ts) first; then it becomes a
  *   version (or the newest version is reused when LATEST has not changed since it), the alias points at it — or, with
- *   `--canary W`, stays on the previous version and sends it the share W (FC's `additionalVersionWeight`) —, and the
- *   HTTP trigger serves the alias (UpdateTrigger `qualifier`). The version and the alias are invoked once each.
+ *   `--canary W`, stays on the previous version and sends the new one the share W (FC's `additionalVersionWeight`) —,
+ *   and the HTTP trigger serves the alias (UpdateTrigger `qualifier`). The version and the alias are invoked once each.
  * - rollback: a canary is withdrawn (its weight dropped); otherwise the alias goes back to the version it served
  *   before the last release (recorded in the alias's description, else the newest older version).
  * The alias's description records the release (`release 7 (previous 6)`), so a rollback needs no state of its own.

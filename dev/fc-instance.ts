@@ -81,6 +81,8 @@ export class FcInstance {
         else if (reply.id !== undefined) this.#pending.get(reply.id)?.(reply);
       });
     });
+    // A runtime stopped before its first invocation must not surface as an unhandled rejection.
+    this.#ready.catch(() => undefined);
     this.#child.on('exit', () => {
       this.#exited = true;
       for (const settle of this.#pending.values())

@@ -88,7 +88,7 @@ export function differences(ask: DeploymentAsk, held: Held, options: CompareOpti
     return found;
   }
   const name = `trigger ${ask.trigger.name}`;
-  differ(`${name} type`, 'http', trigger['triggerType']);
+  if (trigger['triggerType'] !== undefined) differ(`${name} type`, 'http', trigger['triggerType']);
   const config = parseConfig(trigger['triggerConfig']);
   differ(`${name} authType`, ask.trigger.authType, config['authType']);
   differ(`${name} methods`, [...ask.trigger.methods].sort(), sortedStrings(config['methods']));

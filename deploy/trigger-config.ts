@@ -20,7 +20,7 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const READ_POSITIONS = new Set(['header', 'cookie', 'query', 'form']);
 const RSA_MIN_BITS = 2048;
 /** Words that mark a value someone was meant to replace (the shipped example says `replace-with-your-…`). */
-const PLACEHOLDER = /replace|your[-_ ]|example|placeholder|changeme|change[-_ ]me|todo|xxx|<[^>]*>/i;
+const PLACEHOLDER = /replace|your[-_ ]|placeholder|change[-_ ]?me|<[^>]*>/i;
 
 /** What the trigger config asks of FC's gateway, as the read-back compares it. */
 export interface TriggerAsk {

@@ -5,10 +5,9 @@
  * - functions: CreateFunction `POST /2023-03-30/functions`, GetFunction `GET …/functions/{name}[?qualifier]`,
  *   UpdateFunction `PUT` (only the fields sent change: fc3 sends explicit empty values to clear one, see its
  *   FC_RESOURCES_EMPTY_CONFIG), DeleteFunction `DELETE`, ListFunctions `GET …/functions?limit&nextToken&prefix`;
- * - the code: FC 2.0 `GET /2016-08-15/tempBucketToken` (FC 2.0 signature) hands out a temporary bucket and STS keys,
- *   the OSS `PUT /<bucket>/<object>` (path-style, OSS V1 signature, `x-oss-security-token`) keeps the zip, and
- *   Create/UpdateFunction's `code: {ossBucketName, ossObjectName}` (or `zipFile`, base64) sets `codeChecksum`
- *   (CRC-64/ECMA-182 of the zip) and `codeSize`;
+ * - the code: FC 2.0 `GET /2016-08-15/tempBucketToken` hands out a temporary bucket and STS keys, the OSS `PUT` keeps
+ *   the zip (dev/fc-code-bucket.ts), and Create/UpdateFunction's `code: {ossBucketName, ossObjectName}` (or `zipFile`,
+ *   base64) sets `codeChecksum` (CRC-64/ECMA-182 of the zip) and `codeSize`;
  * - triggers: Create/Get/Update/Delete/ListTriggers under `…/functions/{name}/triggers`, `triggerConfig` kept as the
  *   JSON string sent, `httpTrigger.urlInternet` on `<name>-<id>.<region>.fcapp.run`;
  * - versions (PublishFunctionVersion, ListFunctionVersions newest first, DeleteFunctionVersion) and aliases
@@ -27,8 +26,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { crc64 } from '../deploy/crc64.js';
 import type { FcContext, FcCredentials } from '../shared/fc/event.js';
+import { CodeBucket, type OssUpload } from './fc-code-bucket.js';
 import { FcInstance, type InstanceResult } from './fc-instance.js';
-import { verifyFc2, verifyOssV1 } from './fc2-oss-signature.js';
 import { LoopbackServer, type ReceivedRequest, receive } from './http-kit.js';
 import { toFcEvent } from './local-server.js';
 import { parseRequestTarget } from './request-target.js';
@@ -85,13 +84,6 @@ export interface FcApiCall {
   readonly target?: string;
 }
 
-export interface OssUpload {
-  readonly bucket: string;
-  readonly object: string;
-  readonly bytes: number;
-  readonly checksum: string;
-}
-
 type Json = Record<string, unknown>;
 
 interface TriggerRecord {
@@ -124,13 +116,6 @@ interface AliasRecord {
   additionalVersionWeight: Record<string, number>;
   createdTime: string;
   lastModifiedTime: string;
-}
-
-/** The temporary OSS keys tempBucketToken handed out. */
-interface TempKey {
-  readonly secret: string;
-  readonly token: string;
-  readonly bucket: string;
 }
 
 class FcFault extends Error {
@@ -181,21 +166,25 @@ export class FcSimulator extends LoopbackServer {
   readonly triggers = new Map<string, Map<string, TriggerRecord>>();
   readonly versions = new Map<string, VersionRecord[]>();
   readonly aliases = new Map<string, Map<string, AliasRecord>>();
-  /** Objects in the temporary code buckets, by `<bucket>/<object>`. */
-  readonly objects = new Map<string, Buffer>();
-  readonly uploads: OssUpload[] = [];
+  /** FC's temporary code bucket: the token, the OSS PUT, the zips it keeps (dev/fc-code-bucket.ts). */
+  readonly bucket: CodeBucket;
   /** AccessKeyIds without any fc: permission. */
   readonly denied = new Set<string>();
   /** Actions answered with this error instead (e.g. DeleteFunction refused), for tests of failure paths. */
   readonly refuse = new Map<string, { readonly status: number; readonly code: string }>();
   /** Picks the version an alias with `additionalVersionWeight` serves (tests make it deterministic). */
   random: () => number = Math.random;
-  readonly #tempKeys = new Map<string, TempKey>();
   readonly #instances = new Map<string, FcInstance>();
   #versionCounters = new Map<string, number>();
 
   constructor(readonly options: FcSimulatorOptions) {
     super();
+    this.bucket = new CodeBucket(options);
+  }
+
+  /** Every zip uploaded to the temporary code bucket, in order. */
+  get uploads(): readonly OssUpload[] {
+    return this.bucket.uploads;
   }
 
   /** What the deployed functions' runtimes printed, for a failing test's message. */
@@ -222,7 +211,7 @@ export class FcSimulator extends LoopbackServer {
     const host = (received.headers.get('host') ?? '').toLowerCase();
     if (host.endsWith('.fcapp.run')) return this.#triggerRequest(req, received, res, host);
     if (received.path === '/2016-08-15/tempBucketToken') return this.#tempBucketToken(received, res);
-    if (!received.path.startsWith(`${API}/`)) return this.#ossPut(received, res);
+    if (!received.path.startsWith(`${API}/`)) return this.bucket.put(received, res);
     if (/^\/2023-03-30\/functions\/[^/]+\/invocations$/.test(received.path))
       return this.#invoke(received, res);
     return this.#api(received, res);
@@ -441,7 +430,7 @@ export class FcSimulator extends LoopbackServer {
     if (typeof bucket !== 'string' || typeof object !== 'string') {
       throw new FcFault(400, 'InvalidArgument', 'code needs zipFile, or ossBucketName and ossObjectName');
     }
-    const zip = this.objects.get(`${bucket}/${object}`);
+    const zip = this.bucket.objects.get(`${bucket}/${object}`);
     if (zip === undefined) {
       throw new FcFault(400, 'InvalidArgument', `the OSS object ${bucket}/${object} does not exist`);
     }
@@ -1041,103 +1030,18 @@ export class FcSimulator extends LoopbackServer {
     res.end(response['isBase64Encoded'] === true ? Buffer.from(bodyText, 'base64') : bodyText);
   }
 
-  // ---- the code upload: FC 2.0 tempBucketToken and the OSS PUT ----------------------------------------------------
-
-  /** FC 2.0 `GET /2016-08-15/tempBucketToken`: a temporary code bucket, an object name and STS keys for the PUT. */
-  #tempBucketToken(received: ReceivedRequest, res: ServerResponse) {
-    const check = verifyFc2(
-      received,
-      (id) => this.options.callers.find((c) => c.accessKeyId === id)?.accessKeySecret,
-    );
-    const record = (status: number, code?: string) =>
-      this.apiCalls.push({
-        at: Date.now(),
-        action: 'GetTempBucketToken',
-        functionName: '',
-        accessKeyId: check.ok ? check.accessKeyId : undefined,
-        status,
-        ...(code ? { code } : {}),
-      });
-    if (received.method !== 'GET') {
-      record(405, 'MethodNotAllowed');
-      return this.#fc2Error(res, 405, 'MethodNotAllowed', 'tempBucketToken is GET');
-    }
-    if (!check.ok) {
-      record(403, check.code);
-      return this.#fc2Error(res, 403, check.code, check.message);
-    }
-    const caller = this.options.callers.find((c) => c.accessKeyId === check.accessKeyId);
-    if (received.headers.get('x-fc-account-id') !== (caller?.accountId ?? this.options.accountId)) {
-      record(403, 'AccessDenied');
-      return this.#fc2Error(res, 403, 'AccessDenied', 'x-fc-account-id is not the account of these keys');
-    }
-    if (this.denied.has(check.accessKeyId)) {
-      record(403, 'AccessDenied');
-      return this.#fc2Error(res, 403, 'AccessDenied', 'fc:GetTempBucketToken is not allowed');
-    }
-    const accessKeyId = `STS.FcTempCode${randomBytes(6).toString('hex')}`;
-    const key: TempKey = {
-      secret: randomBytes(18).toString('base64'),
-      token: `CAIS-temp-code-${randomBytes(12).toString('hex')}`,
-      bucket: `fc-temp-code-${this.options.region}`,
-    };
-    this.#tempKeys.set(accessKeyId, key);
-    record(200);
-    this.#send(res, 200, {
-      credentials: {
-        AccessKeyId: accessKeyId,
-        AccessKeySecret: key.secret,
-        SecurityToken: key.token,
-        Expiration: new Date(Date.now() + 3600_000).toISOString(),
-      },
-      ossRegion: `oss-${this.options.region}`,
-      ossBucket: key.bucket,
-      objectName: `${randomUUID()}.zip`,
+  /** FC 2.0 `GET /2016-08-15/tempBucketToken` (dev/fc-code-bucket.ts), recorded with the FC API calls. */
+  #tempBucketToken(received: ReceivedRequest, res: ServerResponse): void {
+    const { status, body, accessKeyId, code } = this.bucket.token(received, (id) => this.denied.has(id));
+    this.apiCalls.push({
+      at: Date.now(),
+      action: 'GetTempBucketToken',
+      functionName: '',
+      accessKeyId,
+      status,
+      ...(code ? { code } : {}),
     });
-  }
-
-  /**
-   * OSS `PUT` of an object with the keys tempBucketToken handed out: keeps the zip. Path-style (`/<bucket>/<object>`)
-   * or virtual-hosted (the bucket in the Host, `<bucket>.oss-<region>.aliyuncs.com`): ali-oss 6.18 in fc3 0.1.22,
-   * given `FC_CODE_TEMP_OSS_ENDPOINT=http://127.0.0.1:<port>`, connects there and sends `PUT /<object>` with
-   * `Host: <bucket>.oss-cn-hangzhou.aliyuncs.com` (seen offline), signing `/<bucket>/<object>`.
-   */
-  #ossPut(received: ReceivedRequest, res: ServerResponse) {
-    const ossError = (status: number, code: string, message: string) => {
-      res.writeHead(status, { 'content-type': 'application/xml', 'x-oss-request-id': requestId() });
-      res.end(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
-      );
-    };
-    const hosted = /^([a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.oss-[^.]+\.aliyuncs\.com(?::\d+)?$/.exec(
-      received.headers.get('host') ?? '',
-    )?.[1];
-    const path = decodeURIComponent(received.path);
-    const match = hosted ? ([path, hosted, path.slice(1)] as const) : /^\/([^/]+)\/(.+)$/.exec(path);
-    if (received.method !== 'PUT' || !match?.[1] || !match[2]) {
-      return ossError(404, 'NoSuchKey', `${received.method} ${received.path} is not simulated`);
-    }
-    const bucket = match[1];
-    const object = match[2];
-    const check = verifyOssV1(
-      { method: received.method, headers: received.headers, resource: `/${bucket}/${object}` },
-      (id) => this.#tempKeys.get(id)?.secret,
-    );
-    if (!check.ok) return ossError(403, check.code, check.message);
-    const key = this.#tempKeys.get(check.accessKeyId);
-    if (received.headers.get('x-oss-security-token') !== key?.token) {
-      return ossError(403, 'InvalidSecurityToken', 'The security token you provided is invalid.');
-    }
-    if (bucket !== key?.bucket) return ossError(403, 'AccessDenied', 'The keys are not for this bucket.');
-    this.objects.set(`${bucket}/${object}`, received.body);
-    const checksum = crc64(received.body);
-    this.uploads.push({ bucket, object, bytes: received.body.length, checksum });
-    res.writeHead(200, {
-      etag: `"${randomBytes(16).toString('hex').toUpperCase()}"`,
-      'x-oss-request-id': requestId(),
-      'x-oss-hash-crc64ecma': checksum,
-    });
-    res.end();
+    this.#send(res, status, body);
   }
 
   // ---- answers ----------------------------------------------------------------------------------------------------
@@ -1151,11 +1055,6 @@ export class FcSimulator extends LoopbackServer {
 
   #error(res: ServerResponse, status: number, code: string, message: string): void {
     this.#send(res, status, { Code: code, Message: message, RequestId: requestId() });
-  }
-
-  /** FC 2.0's error body (`ErrorCode`, `ErrorMessage`), which @alicloud/fc2 reads. */
-  #fc2Error(res: ServerResponse, status: number, code: string, message: string): void {
-    this.#send(res, status, { ErrorCode: code, ErrorMessage: message });
   }
 }
 

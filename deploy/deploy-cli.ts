@@ -16,6 +16,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isRecord } from '../shared/is-record.js';
 import { type DeployerCredentials, deployerCredentials } from './access.js';
 import { codePackageChecksum, writeCodePackage } from './code-zip.js';
 import { createFcApi, type FcApi, fcEndpoint, fcInvokeEndpoint } from './fc.js';
@@ -120,7 +121,7 @@ async function check(ctx: Context): Promise<void> {
     const held = await ctx.api.getTrigger(ask.functionName, ask.trigger.name);
     serving = String(held['qualifier'] ?? 'LATEST');
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
+    const code = isRecord(error) ? error['code'] : undefined;
     if (code === 'FunctionNotFound' || code === 'TriggerNotFound') return;
     ctx.print(
       `check: could not read trigger ${ask.trigger.name} (${String(code)}); not checking which version it serves`,

@@ -42,6 +42,7 @@ export async function deployerCredentials(
   if (TRIO.every((name) => name in env)) {
     const missing = TRIO.filter((name) => !env[name]);
     if (missing.length > 0) throw new Error(`No credentials: ${missing.join(', ')} is set but empty`);
+    if (env['AccessKeyID']?.startsWith('STS.')) throw new StsTrioError();
     return {
       accessKeyId: env['AccessKeyID'] ?? '',
       accessKeySecret: env['AccessKeySecret'] ?? '',
@@ -78,6 +79,26 @@ export async function deployerCredentials(
     ...(values['AccountID'] ? { accountId: values['AccountID'] } : {}),
     source: `s access '${chosen}'`,
   };
+}
+
+/**
+ * An STS key (`STS.` prefix) in the env trio: `s` 3.1.10 reads only the three names from the environment (its
+ * getEnvKeyPair) and never `SecurityToken`, so fc3 would sign without the token, and so would the RAM step, which
+ * follows `s`; STS refuses such a request with a signature error that names nothing useful. An alias can hold the
+ * token (`s config add --SecurityToken`), and then `s` hands it to fc3 and the RAM step alike.
+ */
+export class StsTrioError extends Error {
+  override name = 'StsTrioError';
+  constructor() {
+    super(
+      'AccessKeyID in the environment is an STS key (STS.…), and s cannot take a token from the environment: ' +
+        's 3.1.10 reads only AccessKeyID, AccessKeySecret and AccountID there and drops SecurityToken, so fc3 and ' +
+        'the RAM step would sign without it and be refused. Keep the STS key in an alias instead: ' +
+        'npx s config add -a sts --AccessKeyID <STS.…> --AccessKeySecret <secret> --SecurityToken <token> ' +
+        '--AccountID <account> -f, unset AccessKeyID/AccessKeySecret/AccountID (shell and .env), then deploy with ' +
+        'npm run deploy -- -a sts. Nothing was deployed.',
+    );
+  }
 }
 
 /** s's own test for "running in CI" (it changes which alias is used). */

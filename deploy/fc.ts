@@ -1,43 +1,69 @@
 /**
- * The FC 3.0 API calls the RAM step makes before it deletes a role: GetFunction, to know for certain that the function
- * is gone (fc3's remove logs its own API errors and `s` still exits 0), and ListFunctions, to know no other function
- * in the region still runs as the role. ROA style, V3 signature.
+ * The FC 3.0 API calls the deploy steps make themselves (ROA style, V3 signature, the endpoint fc3 uses):
+ * - before the RAM step deletes a role: GetFunction, to know for certain that the function is gone (fc3's remove logs
+ *   its own API errors and `s` still exits 0), and ListFunctions, to know no other function in the region still runs
+ *   as the role;
+ * - the read-back after a deploy and around a release (deploy/verify.ts, deploy/release.ts): GetFunction, GetTrigger,
+ *   UpdateTrigger (the trigger's qualifier), GetAlias, ListFunctionVersions. Paths and bodies as FC's API reference
+ *   (2023-03-30) gives them.
  */
 import { OpenApiRequest, Params } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { openApiClient } from '../shared/cams/openapi.js';
 import { type Credentials, type Endpoint, parseEndpoint } from '../shared/config.js';
-import { ConfigError } from '../shared/config-error.js';
 import { isRecord } from '../shared/is-record.js';
 
 /**
- * The FC endpoint fc3 itself uses (devsapp/fc3 src/resources/fc/impl/client.ts): `fcv3.<region>.aliyuncs.com`, or
- * `FC_CLIENT_CUSTOM_ENDPOINT` when set, the variable fc3 reads, so one setting points both at the same FC.
+ * The FC endpoint fc3 0.1.22 uses for its API calls (devsapp/fc3 src/resources/fc/impl/client.ts and utils.ts
+ * `getCustomEndpoint`): `FC_CLIENT_CUSTOM_ENDPOINT` when set — `http://host[:port]` speaks HTTP, `https://…` or a bare
+ * host HTTPS — else `fcv3.<region>.aliyuncs.com`. The deploy steps read the same variable, so they ask the FC fc3
+ * deployed to.
  */
 export function fcEndpoint(raw: string | undefined, region: string): Endpoint {
-  // fc3's getCustomEndpoint takes the variable only when it starts with http:// or https://; a bare host makes it fall
-  // back to fcv3.<region>. Asking another FC than the one fc3 removed from could say "not found" for a live function.
-  const value = raw?.trim() ?? '';
-  if (value !== '' && !/^https?:\/\//.test(value)) {
-    throw new ConfigError(
-      'FC_CLIENT_CUSTOM_ENDPOINT',
-      'needs http:// or https:// (fc3 ignores a bare host and uses its default endpoint)',
-      value,
+  return customEndpoint(raw) ?? { host: `fcv3.${region}.aliyuncs.com`, protocol: 'HTTPS' };
+}
+
+/**
+ * The endpoint fc3 0.1.22 invokes functions on (its `fc20230330InvokeClient`): `FC_CLIENT_CUSTOM_ENDPOINT` as above,
+ * else `<AccountID>.<region>.fc.aliyuncs.com`, the endpoint FC documents for InvokeFunction.
+ */
+export function fcInvokeEndpoint(
+  raw: string | undefined,
+  region: string,
+  accountId: string | undefined,
+): Endpoint {
+  const custom = customEndpoint(raw);
+  if (custom) return custom;
+  if (!accountId) {
+    throw new Error(
+      'the credentials carry no AccountID, and FC invokes functions on <AccountID>.<region>.fc.aliyuncs.com ' +
+        "(give it to 's config add --AccountID', or set AccountID with AccessKeyID/AccessKeySecret)",
     );
   }
-  return parseEndpoint('FC_CLIENT_CUSTOM_ENDPOINT', value, `fcv3.${region}.aliyuncs.com`);
+  return { host: `${accountId}.${region}.fc.aliyuncs.com`, protocol: 'HTTPS' };
+}
+
+function customEndpoint(raw: string | undefined): Endpoint | undefined {
+  const value = raw ?? '';
+  if (value === '') return undefined;
+  // fc3 strips the scheme and takes the rest as the host; parseEndpoint also refuses a path or credentials in it.
+  return parseEndpoint(
+    'FC_CLIENT_CUSTOM_ENDPOINT',
+    /^https?:\/\//.test(value) ? value : `https://${value}`,
+    '',
+  );
 }
 
 export type FunctionPresence = 'exists' | 'not-found';
 
-/** A GET on the FC 3.0 API (ROA style, JSON answer). */
-function fcGet(action: string, pathname: string): Params {
+/** A call on the FC 3.0 API (ROA style, JSON answer). */
+function fcGet(action: string, pathname: string, method = 'GET'): Params {
   return new Params({
     action,
     version: '2023-03-30',
     protocol: 'HTTPS',
     pathname,
-    method: 'GET',
+    method,
     authType: 'AK',
     style: 'ROA',
     reqBodyType: 'json',
@@ -115,4 +141,85 @@ export async function functionsUsingRole(
       typeof body['nextToken'] === 'string' && body['nextToken'] !== '' ? body['nextToken'] : undefined;
   } while (nextToken !== undefined);
   return users;
+}
+
+/** FC answered with an error (`{Code, Message, RequestId}`), or could not be reached (`code` is the network error's). */
+export class FcApiError extends Error {
+  override name = 'FcApiError';
+  constructor(
+    readonly action: string,
+    readonly code: string,
+    readonly status: number | undefined,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export interface FcApi {
+  getFunction(functionName: string, qualifier?: string): Promise<Record<string, unknown>>;
+  getTrigger(functionName: string, triggerName: string): Promise<Record<string, unknown>>;
+  /** UpdateTrigger: only the fields given change (FC 3.0 updates keep what a request leaves out). */
+  updateTrigger(
+    functionName: string,
+    triggerName: string,
+    body: Record<string, unknown>,
+  ): Promise<Record<string, unknown>>;
+  getAlias(functionName: string, aliasName: string): Promise<Record<string, unknown>>;
+  /** The newest versions first (FC's default direction), at most `limit`. */
+  listVersions(functionName: string, limit: number): Promise<Array<Record<string, unknown>>>;
+}
+
+const fn = (name: string) => `/2023-03-30/functions/${encodeURIComponent(name)}`;
+
+export function createFcApi(endpoint: Endpoint, credentials: Credentials): FcApi {
+  const client = openApiClient(endpoint, credentials);
+  const call = async (
+    action: string,
+    pathname: string,
+    init: { method?: string; query?: Record<string, string>; body?: Record<string, unknown> } = {},
+  ): Promise<Record<string, unknown>> => {
+    try {
+      const result: Record<string, unknown> = await client.callApi(
+        fcGet(action, pathname, init.method),
+        new OpenApiRequest({
+          ...(init.query ? { query: init.query } : {}),
+          ...(init.body ? { body: init.body } : {}),
+        }),
+        new RuntimeOptions({ readTimeout: 10_000, connectTimeout: 5_000 }),
+      );
+      const body = result['body'];
+      return isRecord(body) ? body : {};
+    } catch (error) {
+      const fields = isRecord(error) ? error : {};
+      const status = typeof fields['statusCode'] === 'number' ? fields['statusCode'] : undefined;
+      const data = isRecord(fields['data']) ? fields['data'] : {};
+      const message =
+        typeof data['Message'] === 'string' ? data['Message'] : String(fields['message'] ?? error);
+      throw new FcApiError(
+        action,
+        errorCode(error),
+        status,
+        `FC ${action} failed (${errorCode(error)}): ${message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  };
+  return {
+    getFunction: (name, qualifier) =>
+      call('GetFunction', fn(name), qualifier ? { query: { qualifier } } : {}),
+    getTrigger: (name, trigger) => call('GetTrigger', `${fn(name)}/triggers/${encodeURIComponent(trigger)}`),
+    updateTrigger: (name, trigger, body) =>
+      call('UpdateTrigger', `${fn(name)}/triggers/${encodeURIComponent(trigger)}`, { method: 'PUT', body }),
+    getAlias: (name, alias) => call('GetAlias', `${fn(name)}/aliases/${encodeURIComponent(alias)}`),
+    listVersions: async (name, limit) => {
+      const body = await call('ListFunctionVersions', `${fn(name)}/versions`, {
+        query: { limit: String(limit) },
+      });
+      return (Array.isArray(body['versions']) ? body['versions'] : []).filter(isRecord);
+    },
+  };
 }

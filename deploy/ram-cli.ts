@@ -24,8 +24,11 @@ import {
   planRemove,
   type RamApi,
   RamError,
+  type RamStep,
   type RamTarget,
   ramEndpoint,
+  roleDescription,
+  roleRegions,
   waitForRole,
 } from './ram.js';
 
@@ -155,7 +158,7 @@ export class UsageError extends Error {
 
 /** The role, the policy, and (with logging on) the logstore the policy grants; needs the account for the ARN. */
 export function targetOf(options: Options, accountId: string | undefined): RamTarget {
-  const base = { roleName: options.roleName, policyName: options.policyName };
+  const base = { roleName: options.roleName, policyName: options.policyName, region: options.region };
   if (options.logProject === '') return base;
   if (!accountId) {
     throw new Error(
@@ -175,6 +178,11 @@ export interface Deps {
   readonly functionPresence: () => Promise<FunctionPresence>;
   /** The functions in the region that run as the role, asked before a remove deletes it. */
   readonly roleUsers: () => Promise<readonly string[]>;
+  /**
+   * The functions in every FC region that run as the role (one answer per distinct FC endpoint), asked before a
+   * remove deletes a role that records no region. Absent: such a role is never deleted.
+   */
+  readonly roleUsersEverywhere?: () => Promise<ReadonlyArray<{ region: string; users: readonly string[] }>>;
   readonly accountId?: string | undefined;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -204,6 +212,10 @@ export async function run(options: Options, deps: Deps, print: (line: string) =>
   print('found:');
   const state = await inspect(deps.ram, target);
   for (const line of describeState(state, target)) print(line);
+  if (options.command === 'remove' && state.role) {
+    const kept = await keepForOtherRegions(options, state.role.description, deps, print);
+    if (kept !== undefined) return kept;
+  }
   const drift = state.otherPolicies.length > 0 ? describeOthers(state) : '';
   if (drift && options.onDrift === 'fail') {
     throw new Error(
@@ -244,8 +256,87 @@ export async function run(options: Options, deps: Deps, print: (line: string) =>
   return steps.length;
 }
 
+/**
+ * A remove asked FC about one region only. The role goes only when that region is the last the role's description
+ * records (the regions its deploys ran in); with others recorded, only this region comes off the record; when this
+ * region is not recorded (a wrong FLOW_PREVIEW_REGION), nothing is removed. A role that records no region (made
+ * before the RAM step recorded them) goes only when FC in every region says no function runs as it. Returns the
+ * writes made, or undefined to go on with the remove.
+ */
+async function keepForOtherRegions(
+  options: Options,
+  description: string,
+  deps: Deps,
+  print: (line: string) => void,
+): Promise<number | undefined> {
+  const regions = roleRegions(description);
+  if (regions === undefined) return keepWhileUsedAnywhere(options, deps, print);
+  if (!regions.includes(options.region)) {
+    throw new Error(
+      `the role ${options.roleName} was deployed for ${regions.join(', ')}, not ${options.region}: this remove ` +
+        `asked FC in ${options.region} only, so it cannot tell whether a function there still runs as the role; ` +
+        `nothing removed. Run the remove with FLOW_PREVIEW_REGION=${regions[0]} (the region the function ran in).`,
+    );
+  }
+  const others = regions.filter((region) => region !== options.region);
+  if (others.length === 0) return undefined;
+  const step: RamStep = {
+    action: 'UpdateRole',
+    params: { RoleName: options.roleName, NewDescription: roleDescription(others) },
+    why: `the role is also deployed in ${others.join(', ')}: only ${options.region} comes off its record`,
+  };
+  if (options.dryRun) {
+    print(`plan:\n  ${step.action} (${step.why})\ndry run: nothing changed`);
+    return 0;
+  }
+  await apply(deps.ram, [step], print);
+  print(
+    `the role ${options.roleName} and its policy stay for ${others.join(', ')}; they go with the remove in the ` +
+      'last region that uses them',
+  );
+  return 1;
+}
+
+/** For a role that records no region: asks FC in every region; keeps the role while any function runs as it. */
+async function keepWhileUsedAnywhere(
+  options: Options,
+  deps: Deps,
+  print: (line: string) => void,
+): Promise<number | undefined> {
+  const unsure = (why: string) =>
+    new Error(
+      `the role ${options.roleName} records no region it was deployed for, and ${why}, so nothing was removed. ` +
+        `Run \`npm run ram:ensure\` with FLOW_PREVIEW_REGION set to the region its function runs in, then remove again.`,
+    );
+  if (deps.roleUsersEverywhere === undefined) throw unsure('FC cannot be asked in every region here');
+  let answers: ReadonlyArray<{ region: string; users: readonly string[] }>;
+  try {
+    answers = await deps.roleUsersEverywhere();
+  } catch (error) {
+    throw unsure(
+      `FC could not list every region's functions (${error instanceof Error ? error.message : error})`,
+    );
+  }
+  const users = answers.flatMap(({ region, users: names }) =>
+    names
+      .filter((name) => !(region === options.region && name === options.functionName))
+      .map((name) => `${name} (${region})`),
+  );
+  if (users.length > 0) {
+    print(
+      `FC: ${users.join(', ')} still run(s) as ${options.roleName}, which records no region; the role and its policy ` +
+        'stay (nothing removed)',
+    );
+    return 0;
+  }
+  print(
+    `FC: no function in any of ${answers.length} FC endpoint(s) runs as ${options.roleName}; the role can go`,
+  );
+  return undefined;
+}
+
 /** `.env` beside s.yaml, as `s` loads it: values already in the environment win. */
-function loadDotEnv(env: NodeJS.ProcessEnv, path = '.env'): void {
+export function loadDotEnv(env: NodeJS.ProcessEnv, path = '.env'): void {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -253,6 +344,55 @@ function loadDotEnv(env: NodeJS.ProcessEnv, path = '.env'): void {
     return;
   }
   for (const [key, value] of Object.entries(parseEnv(text))) if (!(key in env)) env[key] = value;
+}
+
+/**
+ * The public FC regions fc3 0.1.22 knows (devsapp/fc3 src/interface/region.ts), without the three it reaches through
+ * special endpoints (cn-heyuan-acdr-1, cn-shanghai-finance-1, cn-shanghai-cloudspe).
+ */
+export const FC_REGIONS = [
+  'cn-hangzhou',
+  'cn-shanghai',
+  'cn-qingdao',
+  'cn-beijing',
+  'cn-zhangjiakou',
+  'cn-huhehaote',
+  'cn-shenzhen',
+  'cn-chengdu',
+  'cn-hongkong',
+  'cn-wulanchabu',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'ap-south-1',
+  'eu-central-1',
+  'eu-west-1',
+  'us-east-1',
+  'us-west-1',
+  'me-central-1',
+] as const;
+
+/** ListFunctions in every region, once per distinct endpoint (FC_CLIENT_CUSTOM_ENDPOINT makes them all one). */
+async function roleUsersEverywhere(
+  custom: string | undefined,
+  credentials: DeployerCredentials,
+  roleName: string,
+): Promise<Array<{ region: string; users: readonly string[] }>> {
+  const byHost = new Map<string, string>();
+  for (const region of FC_REGIONS) {
+    const endpoint = fcEndpoint(custom, region);
+    if (!byHost.has(endpoint.host)) byHost.set(endpoint.host, region);
+  }
+  return Promise.all(
+    [...byHost.values()].map(async (region) => ({
+      region,
+      users: await functionsUsingRole(fcEndpoint(custom, region), credentials, roleName),
+    })),
+  );
 }
 
 async function main(): Promise<void> {
@@ -281,6 +421,8 @@ async function main(): Promise<void> {
           credentials,
           options.roleName,
         ),
+      roleUsersEverywhere: () =>
+        roleUsersEverywhere(process.env['FC_CLIENT_CUSTOM_ENDPOINT'], credentials, options.roleName),
     },
     (line) => process.stdout.write(`${line}\n`),
   );

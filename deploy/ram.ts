@@ -18,12 +18,39 @@ export const MAX_POLICY_VERSIONS = 5;
 export interface RamTarget {
   readonly roleName: string;
   readonly policyName: string;
+  /** The FC region the function runs in: recorded in the role's description (see `roleRegions`). */
+  readonly region?: string;
   /** Set when the function logs to SLS: the one logstore it may write to (`acs:log:…:logstore/…`). */
   readonly logStoreArn?: string;
 }
 
 /** What to do about policies on the role other than ours (they let the function do more than documented). */
 export type DriftPolicy = 'report' | 'fail' | 'detach';
+
+/** The role's description; the regions it serves follow it (`<this>. Deployed in: ap-southeast-1, cn-hangzhou`). */
+export const ROLE_DESCRIPTION = 'Flow Preview function: calls CAMS GetFlowPreviewUrl';
+const REGIONS_MARK = '. Deployed in: ';
+
+/**
+ * The FC regions a role serves, as the RAM step recorded them in its description when it ensured the role for a
+ * deploy: a remove asks FC about functions in one region only, so it deletes the role only when that region is the
+ * last one recorded (ram-cli.ts). Undefined when the description records none (a role made before this was kept).
+ */
+export function roleRegions(description: string): string[] | undefined {
+  const at = description.lastIndexOf(REGIONS_MARK);
+  if (at < 0) return undefined;
+  const regions = description
+    .slice(at + REGIONS_MARK.length)
+    .split(',')
+    .map((region) => region.trim())
+    .filter((region) => /^[a-z0-9-]+$/.test(region));
+  return regions.length > 0 ? regions : undefined;
+}
+
+/** The description that records `regions` (sorted, each once). */
+export function roleDescription(regions: readonly string[]): string {
+  return `${ROLE_DESCRIPTION}${REGIONS_MARK}${[...new Set(regions)].sort().join(', ')}`;
+}
 
 /** The permission policy the role must have: CAMS, and the one logstore when logging is configured. */
 export function permissionPolicy(target: RamTarget): unknown {
@@ -103,7 +130,7 @@ export function createRamApi(
 
 /** What exists now. */
 export interface RamState {
-  readonly role: { readonly trustDocument: unknown } | undefined;
+  readonly role: { readonly trustDocument: unknown; readonly description: string } | undefined;
   readonly policy:
     | {
         readonly defaultVersion: string;
@@ -164,7 +191,12 @@ export async function inspect(api: RamApi, target: RamTarget): Promise<RamState>
   }));
   const ours = (p: { type: string; name: string }) => p.type === 'Custom' && p.name === target.policyName;
   return {
-    role: role ? { trustDocument: parseDocument(dig(role, 'Role', 'AssumeRolePolicyDocument')) } : undefined,
+    role: role
+      ? {
+          trustDocument: parseDocument(dig(role, 'Role', 'AssumeRolePolicyDocument')),
+          description: String(dig(role, 'Role', 'Description') ?? ''),
+        }
+      : undefined,
     policy: policy
       ? {
           defaultVersion: String(
@@ -192,16 +224,30 @@ export function planEnsure(state: RamState, target: RamTarget, drift: DriftPolic
       params: {
         RoleName: target.roleName,
         AssumeRolePolicyDocument: trust,
-        Description: 'Flow Preview function: calls CAMS GetFlowPreviewUrl',
+        Description: target.region ? roleDescription([target.region]) : ROLE_DESCRIPTION,
       },
       why: 'the role does not exist',
     });
-  } else if (!sameDocument(state.role.trustDocument, TRUST_POLICY)) {
-    steps.push({
-      action: 'UpdateRole',
-      params: { RoleName: target.roleName, NewAssumeRolePolicyDocument: trust },
-      why: 'the trust policy drifted from deploy/ram-trust-policy.json',
-    });
+  } else {
+    const drifted = !sameDocument(state.role.trustDocument, TRUST_POLICY);
+    const regions = roleRegions(state.role.description) ?? [];
+    const unrecorded = target.region !== undefined && !regions.includes(target.region);
+    if (drifted || unrecorded) {
+      steps.push({
+        action: 'UpdateRole',
+        params: {
+          RoleName: target.roleName,
+          ...(drifted ? { NewAssumeRolePolicyDocument: trust } : {}),
+          ...(unrecorded && target.region
+            ? { NewDescription: roleDescription([...regions, target.region]) }
+            : {}),
+        },
+        why: [
+          ...(drifted ? ['the trust policy drifted from deploy/ram-trust-policy.json'] : []),
+          ...(unrecorded ? [`the role's description does not record region ${target.region} yet`] : []),
+        ].join('; '),
+      });
+    }
   }
   if (!state.policy) {
     steps.push({
@@ -350,7 +396,8 @@ export function describeState(state: RamState, target: RamTarget): string[] {
   const expected = permissionPolicy(target);
   return [
     state.role
-      ? `  role ${target.roleName}: exists, trust policy ${sameDocument(state.role.trustDocument, TRUST_POLICY) ? 'as documented' : 'DRIFTED'}`
+      ? `  role ${target.roleName}: exists, trust policy ${sameDocument(state.role.trustDocument, TRUST_POLICY) ? 'as documented' : 'DRIFTED'}, ` +
+        `deployed in ${roleRegions(state.role.description)?.join(', ') ?? 'no recorded region'}`
       : `  role ${target.roleName}: missing`,
     state.policy
       ? `  policy ${target.policyName}: exists, default ${state.policy.defaultVersion} ${sameDocument(state.policy.defaultDocument, expected) ? 'as documented' : 'DRIFTED'}, ${state.policy.versions.length} version(s)`

@@ -105,8 +105,8 @@ export class RamSimulator extends LoopbackServer {
     this.policies.set(name, policy);
   }
 
-  seedRole(name: string, trust: string): void {
-    this.roles.set(name, { name, trust, description: '', createDate: this.#now() });
+  seedRole(name: string, trust: string, description = ''): void {
+    this.roles.set(name, { name, trust, description, createDate: this.#now() });
   }
 
   #now(): string {
@@ -227,8 +227,10 @@ export class RamSimulator extends LoopbackServer {
         return { Role: roleView(role(name)) };
       }
       case 'UpdateRole': {
+        // Every field but RoleName is optional (RAM API reference, UpdateRole): only those given change.
         const r = role(need('RoleName'));
-        r.trust = json('NewAssumeRolePolicyDocument');
+        if (p['NewAssumeRolePolicyDocument'] !== undefined) r.trust = json('NewAssumeRolePolicyDocument');
+        if (p['NewDescription'] !== undefined) r.description = p['NewDescription'];
         return { Role: roleView(r) };
       }
       case 'DeleteRole': {

@@ -13,12 +13,13 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { decryptAccessValue, deployerCredentials } from '../../deploy/access.js';
-import { type FunctionPresence, fcEndpoint, functionsUsingRole } from '../../deploy/fc.js';
+import { type FunctionPresence, fcEndpoint, fcInvokeEndpoint, functionsUsingRole } from '../../deploy/fc.js';
 import {
   createRamApi,
   PERMISSION_POLICY,
   RamError,
   ramEndpoint,
+  roleRegions,
   sameDocument,
   TRUST_POLICY,
 } from '../../deploy/ram.js';
@@ -396,6 +397,86 @@ describe('RAM remove', () => {
   });
 });
 
+describe('RAM remove in the region the role was deployed for (issue 17)', () => {
+  const inRegion = (command: 'ensure' | 'remove', region: string) =>
+    run(parseArgs([command], { FLOW_PREVIEW_REGION: region }), deps(), (line) => lines.push(line));
+  const description = () => ram.roles.get(DEFAULT_ROLE_NAME)?.description;
+
+  it('records the region in the role’s description on ensure, and a second region beside it', async () => {
+    await inRegion('ensure', 'ap-southeast-1');
+    strictEqual(
+      description(),
+      'Flow Preview function: calls CAMS GetFlowPreviewUrl. Deployed in: ap-southeast-1',
+    );
+    ram.calls.length = 0;
+    await inRegion('ensure', 'ap-southeast-1');
+    deepStrictEqual(writes(), []);
+    await inRegion('ensure', 'cn-hangzhou');
+    deepStrictEqual(writes(), ['UpdateRole']);
+    deepStrictEqual(roleRegions(description() ?? ''), ['ap-southeast-1', 'cn-hangzhou']);
+  });
+
+  it('refuses a remove run with another region than the role’s, and writes nothing', async () => {
+    await inRegion('ensure', 'ap-southeast-1');
+    ram.calls.length = 0;
+    await rejects(
+      inRegion('remove', 'cn-hangzhou'),
+      /the role flow-preview-cams was deployed for ap-southeast-1, not cn-hangzhou: .*nothing removed\. Run the remove with FLOW_PREVIEW_REGION=ap-southeast-1/,
+    );
+    deepStrictEqual(writes(), []);
+    deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [1, 1, 1]);
+  });
+
+  it('removes a role that records no region only once FC in every region says nothing runs as it', async () => {
+    const legacy = () => {
+      ram.seedRole(
+        DEFAULT_ROLE_NAME,
+        JSON.stringify(TRUST_POLICY),
+        'Flow Preview function: calls CAMS GetFlowPreviewUrl',
+      );
+    };
+    await ensure();
+    legacy();
+    const everywhere = (answer: () => Promise<Array<{ region: string; users: string[] }>>) =>
+      run(parseArgs(['remove'], {}), { ...deps(), roleUsersEverywhere: answer }, (line) => lines.push(line));
+    ram.calls.length = 0;
+    strictEqual(await everywhere(async () => [{ region: 'cn-hangzhou', users: ['other-app'] }]), 0);
+    deepStrictEqual(writes(), []);
+    ok(
+      lines
+        .at(-1)
+        ?.startsWith(
+          'FC: other-app (cn-hangzhou) still run(s) as flow-preview-cams, which records no region',
+        ),
+    );
+    await rejects(
+      everywhere(() => Promise.reject(new Error('FC ListFunctions failed (AccessDenied)'))),
+      /records no region it was deployed for, and FC could not list every region's functions .*nothing was removed/,
+    );
+    await rejects(remove(), /records no region .*FC cannot be asked in every region here/);
+    deepStrictEqual(writes(), []);
+    await everywhere(async () => [
+      { region: 'ap-southeast-1', users: ['flow-preview'] },
+      { region: 'cn-hangzhou', users: [] },
+    ]);
+    deepStrictEqual(writes(), ['DetachPolicyFromRole', 'DeletePolicy', 'DeleteRole']);
+  });
+
+  it('takes only its own region off a role two regions use; the last region’s remove deletes everything', async () => {
+    await inRegion('ensure', 'ap-southeast-1');
+    await inRegion('ensure', 'cn-hangzhou');
+    ram.calls.length = 0;
+    strictEqual(await inRegion('remove', 'cn-hangzhou'), 1);
+    deepStrictEqual(writes(), ['UpdateRole']);
+    deepStrictEqual(roleRegions(description() ?? ''), ['ap-southeast-1']);
+    ok(lines.at(-1)?.startsWith('the role flow-preview-cams and its policy stay for ap-southeast-1'));
+    ram.calls.length = 0;
+    await inRegion('remove', 'ap-southeast-1');
+    deepStrictEqual(writes(), ['DetachPolicyFromRole', 'DeletePolicy', 'DeleteRole']);
+    deepStrictEqual([ram.roles.size, ram.policies.size, ram.attachments.size], [0, 0, 0]);
+  });
+});
+
 describe('FC: which functions run as the role (asked before a remove deletes it)', () => {
   let fc: FcSimulator;
   before(async () => {
@@ -428,7 +509,7 @@ describe('FC: which functions run as the role (asked before a remove deletes it)
     strictEqual(fc.apiCalls.filter((call) => call.action === 'ListFunctions').length, 3);
   });
 
-  it('asks the FC fc3 asks: fcv3.<region>, or FC_CLIENT_CUSTOM_ENDPOINT only with the scheme fc3 needs to honour it', () => {
+  it('asks the FC fc3 asks: fcv3.<region>, or FC_CLIENT_CUSTOM_ENDPOINT as fc3’s getCustomEndpoint reads it', () => {
     deepStrictEqual(fcEndpoint(undefined, 'cn-hangzhou'), {
       host: 'fcv3.cn-hangzhou.aliyuncs.com',
       protocol: 'HTTPS',
@@ -437,10 +518,21 @@ describe('FC: which functions run as the role (asked before a remove deletes it)
       host: '127.0.0.1:9000',
       protocol: 'HTTP',
     });
-    throws(
-      () => fcEndpoint('fc.internal.example.com', 'cn-hangzhou'),
-      /FC_CLIENT_CUSTOM_ENDPOINT needs http:\/\/ or https:\/\/ \(fc3 ignores a bare host/,
-    );
+    // devsapp/fc3 src/resources/fc/impl/utils.ts: a bare host is used over HTTPS.
+    deepStrictEqual(fcEndpoint('fc.internal.example.com', 'cn-hangzhou'), {
+      host: 'fc.internal.example.com',
+      protocol: 'HTTPS',
+    });
+    deepStrictEqual(fcInvokeEndpoint(undefined, 'cn-hangzhou', '1234567890123456'), {
+      host: '1234567890123456.cn-hangzhou.fc.aliyuncs.com',
+      protocol: 'HTTPS',
+    });
+    deepStrictEqual(fcInvokeEndpoint('http://127.0.0.1:9000', 'cn-hangzhou', undefined), {
+      host: '127.0.0.1:9000',
+      protocol: 'HTTP',
+    });
+    throws(() => fcInvokeEndpoint(undefined, 'cn-hangzhou', undefined), /carry no AccountID/);
+    throws(() => fcEndpoint('http://user:pw@127.0.0.1:9000', 'cn-hangzhou'), /must not carry credentials/);
   });
 
   it('throws, so the role stays, when FC will not list the functions', async () => {

@@ -7,12 +7,16 @@
 
 import { deepStrictEqual, ok, strictEqual, throws } from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Ajv from 'ajv';
+import { writeCodePackage } from '../../deploy/code-zip.js';
 import { DEFAULTS, parseArgs } from '../../deploy/ram-cli.js';
+import { deploymentAsk } from '../../deploy/spec.js';
+import { readZip } from '../../dev/zip-reader.js';
 import { loadConfig } from '../../shared/config.js';
 import { makeSHome, runS, type SHome, sEnv, sPreview, specCopy } from '../fixtures/s-cli.js';
 
@@ -51,7 +55,7 @@ function assertValid(spec: Spec): void {
 
 /** The words a POSIX shell makes of a `run:` line: the arguments the RAM step really receives. */
 async function shellWords(runLine: string): Promise<string[]> {
-  const prefix = 'node --import tsx deploy/ram-cli.ts ';
+  const prefix = 'node --require tsx/cjs deploy/ram-cli.ts ';
   ok(runLine.startsWith(prefix), runLine);
   const { stdout } = await promisify(execFile)('sh', [
     '-c',
@@ -80,6 +84,11 @@ const JWT_ENV = {
   FLOW_PREVIEW_JWT_CLOCK_LEEWAY_S: '45',
 };
 
+const JWT_TRIGGER_ENV = {
+  FLOW_PREVIEW_AUTH_TYPE: 'jwt',
+  FLOW_PREVIEW_TRIGGER_CONFIG: './deploy/http-trigger-jwt.example.json',
+};
+
 const HOSTILE = `a b'; touch /tmp/x; echo "$HOME`;
 const DEPLOY_ENV = {
   FLOW_PREVIEW_REGION: 'cn-hangzhou',
@@ -105,6 +114,7 @@ describe('s.yaml as the real s resolves it', () => {
   let blank: Spec;
   let identity: Spec;
   let jwtMissing: Awaited<ReturnType<typeof runS>>;
+  let qualified: Spec;
   const BLANK = Object.fromEntries(Object.keys(DEPLOY_ENV).map((key) => [key, '']));
 
   before(async () => {
@@ -112,21 +122,16 @@ describe('s.yaml as the real s resolves it', () => {
     spec = specCopy();
     const env = (extra: Record<string, string> = {}) => sEnv(home, extra);
     // One `s preview` per scenario, all at once: each costs ~0.5 s of CPU.
-    [plain, custom, anonymous, jwt, hostile, blank, identity, jwtMissing] = await Promise.all([
+    [plain, custom, anonymous, jwt, hostile, blank, identity, jwtMissing, qualified] = await Promise.all([
       sPreview(spec.dir, env()),
       sPreview(spec.dir, env(DEPLOY_ENV)),
       sPreview(spec.dir, env({ FLOW_PREVIEW_AUTH_TYPE: 'anonymous' })),
-      sPreview(
-        spec.dir,
-        env({
-          FLOW_PREVIEW_AUTH_TYPE: 'jwt',
-          FLOW_PREVIEW_TRIGGER_CONFIG: './deploy/http-trigger-jwt.example.json',
-        }),
-      ),
+      sPreview(spec.dir, env(JWT_TRIGGER_ENV)),
       sPreview(spec.dir, env({ FLOW_PREVIEW_ROLE_NAME: HOSTILE })),
       sPreview(spec.dir, env(BLANK)),
       sPreview(spec.dir, env(JWT_ENV)),
       runS(['preview'], spec.dir, env({ FLOW_PREVIEW_AUTH_TYPE: 'jwt' })),
+      sPreview(spec.dir, env({ FLOW_PREVIEW_TRIGGER_QUALIFIER: 'live' })),
     ]);
   });
   after(() => {
@@ -151,7 +156,13 @@ describe('s.yaml as the real s resolves it', () => {
         256,
         20,
         'flow-preview-staging-cams',
-        { project: 'my-project', logstore: 'flow-preview' },
+        {
+          project: 'my-project',
+          logstore: 'flow-preview',
+          enableRequestMetrics: true,
+          enableInstanceMetrics: true,
+          logBeginRule: 'None',
+        },
       ],
     );
     deepStrictEqual(p['environmentVariables'], {
@@ -191,12 +202,62 @@ describe('s.yaml as the real s resolves it', () => {
     );
   });
 
-  it('deploys the build output: code ./dist with handler index.handler, an exported function', () => {
-    strictEqual(props(plain)['code'], './dist');
+  it('deploys the build output: dist/ packaged as ./dist.zip, handler index.handler an exported function in it', () => {
+    strictEqual(props(plain)['code'], './dist.zip');
     strictEqual(props(plain)['handler'], 'index.handler');
     const [file, exported] = String(props(plain)['handler']).split('.');
     const bundle = require(join(process.cwd(), 'dist', `${file}.js`)) as Record<string, unknown>;
     strictEqual(typeof bundle[exported ?? ''], 'function');
+    const built = mkdtempSync(join(tmpdir(), 'flow-preview-package-'));
+    try {
+      symlinkSync(join(process.cwd(), 'dist'), join(built, 'dist'));
+      const made = writeCodePackage(built);
+      const packaged = readZip(readFileSync(made.path)).map((entry) => entry.name);
+      deepStrictEqual(packaged.sort(), readdirSync('dist').sort());
+      ok(packaged.includes(`${file}.js`));
+    } finally {
+      rmSync(built, { recursive: true, force: true });
+    }
+  });
+
+  it('turns logging off exactly as fc3 does with no logConfig, and FC’s request and instance metrics on with logging', () => {
+    deepStrictEqual(props(plain)['logConfig'], {
+      project: '',
+      logstore: '',
+      enableRequestMetrics: false,
+      enableInstanceMetrics: false,
+      logBeginRule: 'None',
+    });
+  });
+
+  it('tells the deploy steps what s resolves: deploy/spec.ts agrees with s preview with and without the settings', () => {
+    for (const [resolved, env] of [
+      [plain, {}],
+      [custom, DEPLOY_ENV],
+      [blank, BLANK],
+      [jwt, JWT_TRIGGER_ENV],
+      [qualified, { FLOW_PREVIEW_TRIGGER_QUALIFIER: 'live' }],
+    ] as const) {
+      // The jwt example file is refused by the check; the ask it makes is still what s resolves.
+      const ask = deploymentAsk(env, spec.dir, resolved !== jwt);
+      const p = props(resolved);
+      const t = trigger(resolved);
+      deepStrictEqual(
+        [ask.region, ask.functionName, ask.runtime, ask.handler, ask.roleName, `./${ask.codeZip}`],
+        [p['region'], p['functionName'], p['runtime'], p['handler'], p['role'], p['code']],
+      );
+      deepStrictEqual(ask.environmentNames, Object.keys(p['environmentVariables'] as object).sort());
+      deepStrictEqual(
+        [ask.trigger.name, ask.trigger.qualifier, ask.trigger.authType, ask.trigger.methods],
+        [
+          t['triggerName'],
+          t['qualifier'],
+          triggerConfig(resolved)['authType'],
+          triggerConfig(resolved)['methods'],
+        ],
+      );
+    }
+    strictEqual(trigger(qualified)['qualifier'], 'live');
   });
 
   it('runs on nodejs20 with internet access, 128 MB and a 10 s timeout by default', () => {
@@ -238,14 +299,26 @@ describe('s.yaml as the real s resolves it', () => {
     );
   });
 
-  it('builds, then runs the RAM step with the alias fc3 gets, reading the names and region the props use', async () => {
-    strictEqual(action(plain, 'pre-deploy', 0), 'npm run build');
+  it('checks, builds, packages, then runs the RAM step with the alias fc3 gets, reading the names and region the props use', async () => {
+    deepStrictEqual(
+      [0, 1, 2].map((index) => action(plain, 'pre-deploy', index)),
+      [
+        "node --require tsx/cjs deploy/deploy-cli.ts check -a 'default'",
+        'npm run build',
+        'node --require tsx/cjs deploy/deploy-cli.ts package',
+      ],
+    );
+    strictEqual(
+      action(plain, 'success-deploy', 0),
+      "node --require tsx/cjs deploy/deploy-cli.ts verify -a 'default'",
+    );
+    strictEqual(action(custom, 'pre-deploy', 0), action(plain, 'pre-deploy', 0));
     for (const [spec, env] of [
       [plain, {}],
       [custom, DEPLOY_ENV],
       [blank, BLANK], // s takes an empty variable as unset; so must the RAM step
     ] as const) {
-      const parsed = parseArgs(await shellWords(action(spec, 'pre-deploy', 1)), env);
+      const parsed = parseArgs(await shellWords(action(spec, 'pre-deploy', 3)), env);
       const v = vars(spec);
       deepStrictEqual(
         [

@@ -1,7 +1,7 @@
 /**
  * The deploy steps around fc3, run by s.yaml's actions with `-a ${this.access}` (so they sign with the credentials `s`
  * gives fc3, deploy/access.ts) and by npm scripts:
- *   check    (pre-deploy, first)   refuses what must not be deployed, before the build and the RAM step: an STS key in
+ *   check    (pre-deploy, after the build) refuses what must not be deployed, before the RAM step: an STS key in
  *                                  the env trio, a trigger config fc3 would skip or that no real token can pass
  *                                  (deploy/trigger-config.ts), a deploy that would silently move the HTTP trigger off
  *                                  the alias a release pointed it at
@@ -237,7 +237,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   else await release(releaseOptions, deps);
 }
 
-if (process.argv[1]?.endsWith('deploy-cli.ts')) {
+if (/deploy-cli\.(ts|cjs)$/.test(process.argv[1] ?? '')) {
   loadDotEnv(process.env);
   main(process.argv.slice(2), process.env).catch((error: unknown) => {
     const command = process.argv[2] ?? '';

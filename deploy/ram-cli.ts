@@ -428,7 +428,7 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[1]?.endsWith('ram-cli.ts')) {
+if (/ram-cli\.(ts|cjs)$/.test(process.argv[1] ?? '')) {
   main().catch((error: unknown) => {
     const message =
       error instanceof RamError && !error.message.includes('\n')

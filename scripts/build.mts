@@ -1,8 +1,17 @@
 /**
  * Builds dist/index.js: one self-contained CommonJS bundle (esbuild, platform node, target node20) exporting
- * `handler`, so that `code: ./dist` + `handler: index.handler` deploys it with no node_modules.
+ * `handler`, so that `code: ./dist` + `handler: index.handler` deploys it with no node_modules; beside it the parts
+ * loaded on first use, and in lib/ the caller module and the deploy steps s.yaml runs (plain node: no TypeScript
+ * loader to start for each step).
+ *
+ * A build whose inputs (the sources, this script, package.json, esbuild's version) are what the last one was built
+ * from does nothing: `npm run deploy` builds first, and a second deploy of the same code need not wait for it.
+ * `--force` builds anyway.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { BUNDLE_ALIASES, LAZY_BUILTINS } from '../shared/cams/sdk-workarounds.js';
 
@@ -19,7 +28,7 @@ const FUNCTION_BUNDLE = {
   logLevel: 'warning',
 } as const satisfies BuildOptions;
 
-/** Resolves caller identity's lazy `import('./jwt-verifier.js')` to the sibling file, left as a runtime require. */
+/** Resolves caller identity's lazy `require('./jwt-verifier.js')` to the sibling file, left as a runtime require. */
 const jwtVerifierAsSibling: Plugin = {
   name: 'jwt-verifier-as-sibling',
   setup(on) {
@@ -40,6 +49,45 @@ const redisStoreAsSibling: Plugin = {
     );
   },
 };
+
+/** Every file the outputs are made from: a change to any of them means a new build. */
+const INPUT_DIRS = ['functions', 'shared', 'client', 'deploy'];
+const INPUT_FILES = ['scripts/build.mts', 'package.json', 'node_modules/esbuild/package.json'];
+const OUTPUTS = [
+  outfile,
+  'dist/jwt-verifier.js',
+  'dist/redis.js',
+  'lib/client.cjs',
+  'lib/deploy-cli.cjs',
+  'lib/ram-cli.cjs',
+];
+const STAMP = 'lib/.build-inputs';
+
+function inputsHash(): string {
+  const hash = createHash('sha256');
+  const add = (path: string): void => {
+    if (statSync(path).isDirectory()) {
+      for (const name of readdirSync(path).sort()) add(join(path, name));
+      return;
+    }
+    hash.update(`${path}\0`).update(readFileSync(path)).update('\0');
+  };
+  for (const path of [...INPUT_DIRS, ...INPUT_FILES]) if (existsSync(path)) add(path);
+  return hash.digest('hex');
+}
+
+const inputs = inputsHash();
+const upToDate =
+  !process.argv.includes('--force') &&
+  OUTPUTS.every((path) => existsSync(path)) &&
+  existsSync(STAMP) &&
+  readFileSync(STAMP, 'utf8') === inputs;
+if (upToDate) {
+  process.stdout.write(
+    'dist/ and lib/ are up to date with their sources (npm run build -- --force rebuilds)\n',
+  );
+  process.exit(0);
+}
 
 await rm('dist', { recursive: true, force: true });
 await rm('lib', { recursive: true, force: true });
@@ -91,6 +139,22 @@ await build({
   logLevel: 'warning',
 });
 process.stdout.write('built lib/client.cjs\n');
+
+// The deploy steps s.yaml runs (deploy/deploy-cli.ts, deploy/ram-cli.ts), for plain node: dependencies stay in
+// node_modules (the deploying machine has them), nothing to transpile when a step starts.
+await build({
+  entryPoints: { 'deploy-cli': 'deploy/deploy-cli.ts', 'ram-cli': 'deploy/ram-cli.ts' },
+  outdir: 'lib',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  logLevel: 'warning',
+});
+process.stdout.write('built lib/deploy-cli.cjs, lib/ram-cli.cjs\n');
+writeFileSync(STAMP, inputs);
 
 /**
  * Serves the built-ins in `LAZY_BUILTINS` to the packages named there as modules whose exports load the real

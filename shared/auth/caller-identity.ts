@@ -16,18 +16,17 @@ import { bindSpace } from './tenant.js';
 /** The context once this middleware has run: the verified claims of an HTTP caller, when JWT_* is configured. */
 export type IdentifiedContext = InvocationContext & { caller?: VerifiedClaims };
 
-type Verifier = { readonly verifyJwt: typeof verifyJwt };
-let verifier: Promise<Verifier> | undefined;
+type VerifierModule = typeof import('./jwt-verifier.js');
+let verifier: VerifierModule | undefined;
 
 /**
  * The verifier and its `jose` are loaded on first use only. The build keeps `./jwt-verifier.js` out of the main
- * bundle (dist/jwt-verifier.js beside it), so a function without JWT_* never loads it.
+ * bundle (dist/jwt-verifier.js beside it), so a function without JWT_* never loads it. `require`, not `import()`, as
+ * for the CAMS SDK (shared/cams/client.ts): synchronous, the same under tsx and in the bundle, and a failed load is
+ * simply tried again by the next request.
  */
-function loadVerifier(): Promise<Verifier> {
-  verifier ??= import('./jwt-verifier.js').catch((error: unknown) => {
-    verifier = undefined;
-    throw error;
-  });
+function loadVerifier(): VerifierModule {
+  verifier ??= require('./jwt-verifier.js') as VerifierModule;
   return verifier;
 }
 
@@ -44,7 +43,7 @@ export function callerIdentity(
       const event = request.event as Invocation;
       if (jwt === undefined || event.kind !== 'http' || event.method === 'OPTIONS') return;
       const token = bearerToken(event);
-      const { verifyJwt } = await loadVerifier();
+      const { verifyJwt } = loadVerifier();
       const verification = await beforeDeadline(verifyJwt(token, jwt), request.context.deadline - now());
       if (verification.ok) {
         request.context.caller = verification.claims;

@@ -12,11 +12,11 @@ import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { crc64 } from '../deploy/crc64.js';
-import { FcSimulator } from '../dev/fc-simulator.js';
-import { readZip } from '../dev/zip-reader.js';
-import { DEFAULT, type DeployRig, deployRig, output, STAGING, TRIO } from './fixtures/deploy-rig.js';
-import { fc3Missing, type SResult } from './fixtures/s-cli.js';
+import { crc64 } from '../../deploy/crc64.js';
+import { FcSimulator } from '../../dev/fc-simulator.js';
+import { readZip } from '../../dev/zip-reader.js';
+import { DEFAULT, type DeployRig, deployRig, output, STAGING, TRIO } from '../fixtures/deploy-rig.js';
+import { fc3Missing, type SResult } from '../fixtures/s-cli.js';
 
 /** A second deployment, as a developer keeps one in `.env`: its own names, logging on. */
 const STAGING_ENV = {

@@ -8,8 +8,8 @@
 import { deepStrictEqual, doesNotMatch, match, ok, strictEqual } from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { type DeployRig, deployRig, output } from './fixtures/deploy-rig.js';
-import { fc3Missing } from './fixtures/s-cli.js';
+import { type DeployRig, deployRig, output } from '../fixtures/deploy-rig.js';
+import { fc3Missing } from '../fixtures/s-cli.js';
 
 /** A trigger config with a real 2048-bit RSA public key under `kid`, as an identity provider publishes it. */
 function jwtTrigger(kid: string, extra: Record<string, unknown> = {}): string {

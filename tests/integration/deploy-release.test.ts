@@ -10,9 +10,9 @@
 import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { CamsSimulator, SAMPLE_ERROR_FLOWS, SAMPLE_FLOWS } from '../dev/cams-simulator.js';
-import { DEFAULT, type DeployRig, deployRig, output, ROLE_KEYS } from './fixtures/deploy-rig.js';
-import { fc3Missing } from './fixtures/s-cli.js';
+import { CamsSimulator, SAMPLE_ERROR_FLOWS, SAMPLE_FLOWS } from '../../dev/cams-simulator.js';
+import { DEFAULT, type DeployRig, deployRig, output, ROLE_KEYS } from '../fixtures/deploy-rig.js';
+import { fc3Missing } from '../fixtures/s-cli.js';
 
 describe('npm run release and npm run rollback with the real s and fc3 0.1.22', {
   skip: fc3Missing(),

@@ -23,16 +23,16 @@ import FunctionCompute, {
   UpdateFunctionRequest,
 } from '@alicloud/fc20230330';
 import { Config as OpenApiConfig } from '@alicloud/openapi-client';
-import { deployerCredentials, StsTrioError } from '../deploy/access.js';
-import { zipEntries } from '../deploy/code-zip.js';
-import { crc64 } from '../deploy/crc64.js';
-import { createFcApi, fcEndpoint } from '../deploy/fc.js';
-import type { DeploymentAsk } from '../deploy/spec.js';
-import { checkTriggerConfig, TriggerConfigError, tokenLookupString } from '../deploy/trigger-config.js';
-import { differences, type InvokeTarget, previewSmoke, smoke } from '../deploy/verify.js';
-import { FcSimulator } from '../dev/fc-simulator.js';
-import { readZip } from '../dev/zip-reader.js';
-import { GUARD } from './fixtures/s-cli.js';
+import { deployerCredentials, StsTrioError } from '../../deploy/access.js';
+import { zipEntries } from '../../deploy/code-zip.js';
+import { crc64 } from '../../deploy/crc64.js';
+import { createFcApi, fcEndpoint } from '../../deploy/fc.js';
+import type { DeploymentAsk } from '../../deploy/spec.js';
+import { checkTriggerConfig, TriggerConfigError, tokenLookupString } from '../../deploy/trigger-config.js';
+import { differences, type InvokeTarget, previewSmoke, smoke } from '../../deploy/verify.js';
+import { FcSimulator } from '../../dev/fc-simulator.js';
+import { readZip } from '../../dev/zip-reader.js';
+import { GUARD } from '../fixtures/s-cli.js';
 
 const CALLER = {
   accessKeyId: 'LTAI.Deployer',

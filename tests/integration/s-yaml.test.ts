@@ -73,6 +73,7 @@ const NO_JWT = {
   JWT_SPACE_CLAIM: '',
   JWT_ALLOW_NO_SPACE: '',
   JWT_CLOCK_LEEWAY_S: '',
+  JWT_AUTHENTICATION_ONLY: '',
 };
 const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] });
 const JWT_ENV = {
@@ -176,6 +177,8 @@ describe('s.yaml as the real s resolves it', () => {
       CAMS_RATE_LIMIT_PER_SECOND: '5',
       PREVIEW_CACHE_MAX_AGE_S: '900',
       PREVIEW_REFRESH_INTERVAL_S: '60',
+      PREVIEW_FAILURE_CACHE_S: '10',
+      CAMS_FAIR_SHARE: 'space',
     });
   });
 

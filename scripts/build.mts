@@ -127,31 +127,27 @@ process.stdout.write(
   `built dist/redis.js (${(redisSize / 1024).toFixed(1)} KiB, loaded only with REDIS_URL)\n`,
 );
 
-// The caller module for other functions (`flow-preview/client`): its SDK stays a dependency, not inlined.
-await build({
-  entryPoints: ['client/index.ts'],
-  outfile: 'lib/client.cjs',
+/** What lib/ holds: our code in one CommonJS file for Node 20, its dependencies left to node_modules. */
+const LIB_BUNDLE = {
   bundle: true,
   packages: 'external',
   platform: 'node',
   target: 'node20',
   format: 'cjs',
   logLevel: 'warning',
-});
+} as const satisfies BuildOptions;
+
+// The caller module for other functions (`flow-preview/client`): its SDK stays a dependency, not inlined.
+await build({ ...LIB_BUNDLE, entryPoints: ['client/index.ts'], outfile: 'lib/client.cjs' });
 process.stdout.write('built lib/client.cjs\n');
 
-// The deploy steps s.yaml runs (deploy/deploy-cli.ts, deploy/ram-cli.ts), for plain node: dependencies stay in
-// node_modules (the deploying machine has them), nothing to transpile when a step starts.
+// The deploy steps s.yaml runs (deploy/deploy-cli.ts, deploy/ram-cli.ts), for plain node (the deploying machine has
+// node_modules): nothing to transpile when a step starts.
 await build({
+  ...LIB_BUNDLE,
   entryPoints: { 'deploy-cli': 'deploy/deploy-cli.ts', 'ram-cli': 'deploy/ram-cli.ts' },
   outdir: 'lib',
   outExtension: { '.js': '.cjs' },
-  bundle: true,
-  packages: 'external',
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  logLevel: 'warning',
 });
 process.stdout.write('built lib/deploy-cli.cjs, lib/ram-cli.cjs\n');
 writeFileSync(STAMP, inputs);

@@ -32,7 +32,7 @@ import {
   waitForRole,
 } from './ram.js';
 
-/** The defaults s.yaml's vars use (tests/s-yaml.test.ts checks them against what the real `s` resolves). */
+/** The defaults s.yaml's vars use (tests/integration/s-yaml.test.ts checks them against what the real `s` resolves). */
 export const DEFAULTS = {
   access: 'default',
   region: 'ap-southeast-1',

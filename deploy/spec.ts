@@ -3,7 +3,7 @@
  * the environment variables, the trigger's name) and the values s.yaml takes from `FLOW_PREVIEW_*` (function name,
  * region, role, trigger config file, trigger qualifier), read with the same defaults and the same rule that an empty
  * variable counts as unset. The deploy steps (deploy-cli.ts) run as `s` actions, which `s` gives its environment and
- * `.env` but not the resolved props, so they read the same sources; tests/deploy-spec.test.ts holds this to what the
+ * `.env` but not the resolved props, so they read the same sources; tests/integration/s-yaml.test.ts holds this to what the
  * real `s` resolves (`s preview`) for several environments.
  */
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Alibaba Cloud V3 request signature (ACS3-HMAC-SHA256), written from the published algorithm and checked
- * against its published vector (tests/v3-signature.test.ts). The simulators verify requests with it; it shares no
+ * against its published vector (tests/unit/v3-signature.test.ts). The simulators verify requests with it; it shares no
  * code with the SDK that signs them, so a signing bug cannot hide behind a matching verification bug.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';

@@ -1,7 +1,7 @@
 /**
  * Every place this project works around @alicloud/openapi-client and the packages under it, in one file. Each
  * workaround names the upstream behaviour it answers (package@version, file and line as published on npm);
- * tests/sdk-workarounds.test.ts runs the real packages and fails when that behaviour changes, so the workaround can
+ * tests/integration/sdk-workarounds.test.ts runs the real packages and fails when that behaviour changes, so the workaround can
  * be dropped. Versions are pinned exactly in package.json (tea-util also through `overrides`).
  *
  * Runtime workarounds (this file): finding one call's own `ClientRequest` and response without a header of ours on
@@ -233,7 +233,7 @@ export function useNativeDoAction(): void {
 
 /**
  * Bundle workarounds: stand-ins for SDK parts a CAMS call never uses, swapped in by scripts/build.mts (esbuild
- * `alias`). Each is proven against the real package by tests/sdk-workarounds.test.ts.
+ * `alias`). Each is proven against the real package by tests/integration/sdk-workarounds.test.ts.
  *
  * - `@alicloud/tea-xml` (`@alicloud/tea-xml@0.0.3`, xml2js + sax + xmlbuilder): `@alicloud/openapi-client@0.4.15`
  *   dist/client.js line 1029 calls `parseXml(body, null)` only for an HTTP ≥ 400 answer typed exactly

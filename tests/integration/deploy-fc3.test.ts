@@ -4,7 +4,7 @@
  * fc3's own requests to the FC and OSS simulators (dev/fc-simulator.ts), the read-back and the smoke invocation of
  * the deployed zip; then fc3's remove and the RAM step's, which deletes the role only once FC says the function is
  * gone, no other function in the region runs as the role, and the region is the one the role was deployed for. The
- * jwt trigger and the refusals are in tests/deploy-jwt.test.ts, releases in tests/deploy-release.test.ts; each file
+ * jwt trigger and the refusals are in tests/integration/deploy-jwt.test.ts, releases in tests/integration/deploy-release.test.ts; each file
  * has its own HOME, project copy and simulators, so they can run at once.
  */
 

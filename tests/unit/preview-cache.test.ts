@@ -139,7 +139,7 @@ describe('the handler’s cache', () => {
   });
 
   it('shares a failure among concurrent requests, and does not cache one that may change', async () => {
-    // InvalidParameter is neither retried nor lasting (lasting ones are kept: tests/failure-sharing.test.ts).
+    // InvalidParameter is neither retried nor lasting (lasting ones are kept: tests/unit/failure-sharing.test.ts).
     cams.script({ kind: 'delay', ms: 30, next: { kind: 'error', code: 'InvalidParameter' } });
     const responses = await Promise.all(Array.from({ length: 10 }, () => get()));
     deepStrictEqual(new Set(responses.map((r) => r.statusCode)), new Set([502]));

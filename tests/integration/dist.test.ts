@@ -112,3 +112,13 @@ describe('dist/index.js', () => {
     match(JSON.parse(response.body).previewUrl, /^https:\/\//);
   });
 });
+
+describe('the callers’ client bundle', () => {
+  it('is exported from the package as flow-preview/client (lib/client.cjs, built by npm run build)', () => {
+    const exported = require('flow-preview/client') as Record<string, unknown>;
+    deepStrictEqual(
+      ['invokeFlowPreview', 'FlowPreviewError', 'FunctionComputeError'].map((name) => typeof exported[name]),
+      ['function', 'function', 'function'],
+    );
+  });
+});

@@ -259,12 +259,4 @@ describe('invokeFlowPreview', () => {
     });
     strictEqual(fc.invocations.length, 0);
   });
-
-  it('is exported from the package as flow-preview/client', () => {
-    const exported = require('flow-preview/client') as Record<string, unknown>;
-    deepStrictEqual(
-      ['invokeFlowPreview', 'FlowPreviewError', 'FunctionComputeError'].map((name) => typeof exported[name]),
-      ['function', 'function', 'function'],
-    );
-  });
 });

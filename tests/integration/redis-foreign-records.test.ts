@@ -1,7 +1,7 @@
 /**
  * What the shared cache hands back is checked, not trusted: anyone who can write the Redis keys (another service,
  * an operator's script, an older version of this function) may leave a record there. A record this function would
- * not have written is a miss, answered with a CAMS call, never a 500 or a link CAMS never gave.
+ * not have written is a miss, answered with a CAMS call, never a 500, a link CAMS never gave, or a kept throttle.
  */
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -30,6 +30,20 @@ describe('records in the shared cache that this function would not have written'
     [
       'a link that is not https',
       { previewUrl: 'javascript:alert(1)', previewUrlExpires: now + 86_400_000, requestId: 'R-X' },
+    ],
+    [
+      'a kept throttling answer (only lasting answers are ever kept)',
+      {
+        failure: {
+          cams: {
+            kind: 'code',
+            code: 'Throttling.User',
+            httpStatus: 400,
+            requestId: 'R-X',
+            retryAfterMs: 1e12,
+          },
+        },
+      },
     ],
   ] as const) {
     it(`treats ${what} as a miss: CAMS is asked and its link served`, async () => {

@@ -184,7 +184,7 @@ export async function invokeFlowPreview(
       { httpStatus: response.status, fcRequestId },
     );
   }
-  return readAnswer(text, fcRequestId, traceIdOf(traceparent));
+  return readAnswer(text, fcRequestId, traceparent);
 }
 
 export interface TriggerOptions {
@@ -227,7 +227,7 @@ export async function fetchFlowPreview(
   const body = parseJson(text);
   // The function's own answers (success or its JSON error) carry X-Request-Id; anything else is FC's gateway.
   if (header(response, 'x-request-id') !== undefined && body !== undefined)
-    return readAnswer(text, fcRequestId, traceIdOf(traceparent));
+    return readAnswer(text, fcRequestId, header(response, 'traceparent') ?? traceparent);
   if (response.status >= 300) throw fcRefusal(response, text);
   throw new FunctionComputeError(
     'bad-response',
@@ -347,7 +347,12 @@ function traceIdOf(traceparent: string): string | undefined {
   return /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/.exec(traceparent)?.[1];
 }
 
-function readAnswer(text: string, fcRequestId: string | undefined, traceId: string | undefined): FlowPreview {
+/**
+ * `traceparent`: the one the function answered with, else the one sent. The function continues a valid trace and
+ * starts a new one for any other value, and says which in its reply (the HTTP `traceparent` header, a direct
+ * reply's `traceparent` field).
+ */
+function readAnswer(text: string, fcRequestId: string | undefined, traceparent: string): FlowPreview {
   const record = parseJson(text);
   if (record === undefined) {
     throw new FunctionComputeError(
@@ -367,7 +372,7 @@ function readAnswer(text: string, fcRequestId: string | undefined, traceId: stri
         ...(typeof error['requestId'] === 'string' ? { requestId: error['requestId'] } : {}),
       },
       fcRequestId,
-      traceId,
+      traceIdOf(typeof record['traceparent'] === 'string' ? record['traceparent'] : traceparent),
     );
   }
   const { flowId, previewUrl, previewUrlExpires, expiresAt, requestId } = record;

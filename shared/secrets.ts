@@ -59,7 +59,8 @@ export class Redactor {
    * Removes secrets from a line of JSON (as `JSON.stringify` writes it) and keeps it valid JSON. Inside JSON text a
    * secret can only stand in its escaped form, so only escaped forms are sought, and only where they begin and end
    * on whole characters of the text: a match that starts or ends inside an escape sequence (`\"`, `\u0001`) is
-   * not the secret, and replacing it would cut the escape in half.
+   * not the secret, and replacing it would cut the escape in half. Secrets are strings, so only matches inside a
+   * string count: digits of a number or the punctuation between fields (a password of digits) are left alone.
    */
   redactJson(line: string): string {
     const spans = this.spans(line, this.jsonForms);
@@ -111,15 +112,20 @@ export class Redactor {
   }
 }
 
-/** 1 where a character or a whole escape sequence of JSON text starts (and at the end), else 0. */
+/**
+ * 1 where a character or a whole escape sequence inside a string of JSON text starts, and at each string's closing
+ * quote (where a match may end), else 0.
+ */
 function escapeBoundaries(text: string): Uint8Array {
   const starts = new Uint8Array(text.length + 1);
+  let inString = false;
   let at = 0;
   while (at < text.length) {
-    starts[at] = 1;
-    at += text[at] !== '\\' ? 1 : text[at + 1] === 'u' ? 6 : 2;
+    const char = text[at];
+    if (inString) starts[at] = 1;
+    if (char === '"') inString = !inString;
+    at += char !== '\\' ? 1 : text[at + 1] === 'u' ? 6 : 2;
   }
-  starts[Math.min(at, text.length)] = 1;
   return starts;
 }
 

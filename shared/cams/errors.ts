@@ -124,7 +124,8 @@ export function reviveCamsFailure(record: unknown): CamsError | undefined {
   const failure = isRecord(record) ? record['cams'] : undefined;
   if (!isRecord(failure) || failure['kind'] !== 'code') return undefined;
   const { code, httpStatus, requestId, retryAfterMs, denied } = failure;
-  if (typeof code !== 'string' || !CAMS_CODE.test(code) || categoryOf(code) === 'other') return undefined;
+  // Only answers `adviceFor` calls lasting are ever kept: a throttle or an unknown code is not one.
+  if (typeof code !== 'string' || !CAMS_CODE.test(code) || !LASTING.has(categoryOf(code))) return undefined;
   if (typeof httpStatus !== 'number' || !Number.isInteger(httpStatus)) return undefined;
   if (requestId !== undefined && typeof requestId !== 'string') return undefined;
   return new CamsError({
@@ -136,6 +137,8 @@ export function reviveCamsFailure(record: unknown): CamsError | undefined {
     denied: readDenied(denied),
   });
 }
+
+const LASTING: ReadonlySet<CamsCategory> = new Set(['forbidden', 'unsubscribed', 'not-found']);
 
 function readDenied(value: unknown): DeniedSummary | undefined {
   if (!isRecord(value)) return undefined;

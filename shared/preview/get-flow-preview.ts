@@ -193,9 +193,10 @@ async function callAndStore(
   const answer = await callWithRetries(
     async (timeoutMs) => {
       if (stores.limiter !== undefined) {
-        const waited = await waitForSlot(stores.limiter, ask, space, policy.minAttemptMs, clock);
-        slotWaitMs += waited;
-        if (slotWaitMs > 0) log?.appendKeys({ slotWaitMs });
+        await waitForSlot(stores.limiter, ask, space, policy.minAttemptMs, clock, (waited) => {
+          slotWaitMs += waited;
+          if (slotWaitMs > 0) log?.appendKeys({ slotWaitMs });
+        });
       }
       const left = Math.max(1, ask.deadline - clock.now());
       return deps.cams.fetchPreviewUrl(request, {
@@ -233,9 +234,9 @@ async function callAndStore(
 
 /**
  * Waits for this attempt's turn at the account's CAMS budget, looking again when the limiter says it may have come
- * (at least every `MAX_LOOK_AGAIN_MS`, so the queue knows the waiter is alive). Resolves with the time waited; a
- * turn that would come too late for one attempt before the deadline is a `RateLimitedError` at once, and the request
- * holds no place in the queue (it never spends the account's quota on a doomed call).
+ * (at least every `MAX_LOOK_AGAIN_MS`, so the queue knows the waiter is alive). Tells `onWaited` the time waited,
+ * granted or not; a turn that would come too late for one attempt before the deadline is a `RateLimitedError` at
+ * once, and the request holds no place in the queue (it never spends the account's quota on a doomed call).
  */
 async function waitForSlot(
   limiter: RateLimiter,
@@ -243,13 +244,16 @@ async function waitForSlot(
   space: string,
   minAttemptMs: number,
   clock: Clock,
-): Promise<number> {
+  onWaited: (waitedMs: number) => void,
+): Promise<void> {
   const ticket = { id: crypto.randomUUID(), space };
   const started = clock.now();
   for (;;) {
     const budget = Math.max(0, ask.deadline - clock.now() - minAttemptMs);
     const turn = await limiter.take(ask.scope, ticket, budget);
-    if (turn.state === 'granted') return clock.now() - started;
+    // A request refused after waiting waited too: the log line says how long, as for one that was served.
+    if (turn.state !== 'queued') onWaited(clock.now() - started);
+    if (turn.state === 'granted') return;
     if (turn.state === 'refused') throw new RateLimitedError(turn.retryAfterMs);
     await clock.sleep(Math.max(1, Math.min(turn.waitMs, MAX_LOOK_AGAIN_MS)));
   }

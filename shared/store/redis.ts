@@ -283,13 +283,29 @@ function readEntry(raw: string | null): { entry: CacheEntry; validUntil: number 
   if (typeof validUntil !== 'number' || typeof fetchedAt !== 'number') return undefined;
   // A kept failure: its record is the CAMS client's to read back (and check) when it is used.
   if (failure !== undefined) return { entry: { failure, fetchedAt }, validUntil };
+  // The CAMS client only ever returns an https link and an expiry that is a date (the core makes an ISO date of it).
   if (
     typeof flowId !== 'string' ||
     typeof previewUrl !== 'string' ||
+    !isHttpsUrl(previewUrl) ||
     typeof previewUrlExpires !== 'number' ||
+    !Number.isSafeInteger(previewUrlExpires) ||
+    previewUrlExpires <= 0 ||
+    previewUrlExpires > MAX_DATE_MS ||
     typeof requestId !== 'string'
   ) {
     return undefined;
   }
   return { entry: { flowId, previewUrl, previewUrlExpires, requestId, fetchedAt }, validUntil };
+}
+
+/** The last instant a `Date` can hold (epoch ms). */
+const MAX_DATE_MS = 8.64e15;
+
+function isHttpsUrl(value: string): boolean {
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }

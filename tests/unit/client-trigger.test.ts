@@ -106,6 +106,19 @@ describe('fetchFlowPreview (HTTP trigger, function auth)', () => {
     });
   });
 
+  it('names on FlowPreviewError the trace id the function logged, even for a traceparent it could not use', async () => {
+    const traceparent = `00-${'0'.repeat(32)}-${'b'.repeat(16)}-01`;
+    await rejects(
+      fetchFlowPreview({ flowId: 'bad id!' }, { ...options(), traceparent }),
+      (error: unknown) => {
+        const logged = fn().logs().at(-1)?.traceId;
+        match(logged ?? '', /^[0-9a-f]{32}$/);
+        strictEqual((error as { traceId?: string }).traceId, logged);
+        return true;
+      },
+    );
+  });
+
   it('is refused by the gateway (403) with a wrong secret or a missing STS token, and the function never runs', async () => {
     const before = cams.calls.length;
     await rejects(

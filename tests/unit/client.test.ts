@@ -184,6 +184,26 @@ describe('invokeFlowPreview', () => {
     strictEqual(cams.calls.length, 0);
   });
 
+  it('names on FlowPreviewError the trace id the function logged, whatever traceparent the caller gave', async () => {
+    const trace = 'a'.repeat(32);
+    for (const [traceparent, same] of [
+      [`00-${trace}-${'b'.repeat(16)}-01`, true],
+      // Invalid by W3C Trace Context: the function starts a new trace, so the error must name that one.
+      [`00-${'0'.repeat(32)}-${'b'.repeat(16)}-01`, false],
+      [`ff-${trace}-${'b'.repeat(16)}-01`, false],
+      [`00-${trace}-${'b'.repeat(16)}-01-extra`, false],
+      [`00-${trace.toUpperCase()}-${'b'.repeat(16)}-01`, false],
+    ] as const) {
+      await rejects(invokeFlowPreview({ flowId: 'bad.id' }, options({ traceparent })), (error: unknown) => {
+        ok(error instanceof FlowPreviewError);
+        const logged = fn().logs().at(-1)?.traceId;
+        strictEqual(error.traceId, logged, traceparent);
+        strictEqual(logged === trace, same, traceparent);
+        return true;
+      });
+    }
+  });
+
   it('throws FlowPreviewError carrying the CAMS RequestId for a CAMS error', async () => {
     await rejects(invokeFlowPreview({ flowId: 'denied-flow' }, options()), (error: unknown) => {
       ok(error instanceof FlowPreviewError);

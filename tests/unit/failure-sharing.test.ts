@@ -6,6 +6,9 @@
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SAMPLE_ERROR_FLOWS } from '../../dev/cams-simulator.js';
+import { readConfig } from '../../shared/config.js';
+import type { RedisStores } from '../../shared/store/redis.js';
+import { FleetStores } from '../../shared/store/select.js';
 import { useCamsSimulator } from '../fixtures/cams.js';
 import { FakeClock } from '../fixtures/clock.js';
 import { directEvent } from '../fixtures/fc.js';
@@ -90,5 +93,35 @@ describe('lasting CAMS failures are shared for a short while', () => {
     await off.invoke(directEvent({ flowId: 'foreign-flow' }));
     await off.invoke(directEvent({ flowId: 'foreign-flow' }));
     strictEqual(cams.calls.length, 2);
+  });
+
+  it('answers a kept record of a throttle (never a lasting answer) by asking CAMS, not with a 429', async () => {
+    // What another writer of the shared store left under the key: no instance of this function keeps a throttle.
+    const record = {
+      cams: { kind: 'code', code: 'Throttling.User', httpStatus: 400, requestId: 'R-X', retryAfterMs: 1e12 },
+    };
+    const shared: RedisStores = {
+      cache: {
+        get: async () => ({
+          entry: { failure: record, fetchedAt: clock.now() },
+          validUntil: clock.now() + 60_000,
+        }),
+        set: async () => {},
+      },
+      lease: { acquire: async () => true, release: async () => {} },
+      limiter: { take: async () => ({ state: 'granted' }) },
+      ready: true,
+      close: async () => {},
+    };
+    const env = { CAMS_ENDPOINT: cams.url, REDIS_URL: 'redis://127.0.0.1:1' };
+    const startup = readConfig(env);
+    strictEqual(startup.ok, true);
+    const stores = startup.ok
+      ? new FleetStores(startup.config.fleet, { loadRedis: () => shared, now: () => clock.now() })
+      : undefined;
+    const fleet = buildFunction(env, { clock, ...(stores ? { stores } : {}) });
+    const answer = (await fleet.invoke(directEvent({ flowId: 'welcome-flow' }))) as Record<string, unknown>;
+    strictEqual(answer['error'], undefined, JSON.stringify(answer));
+    strictEqual(cams.calls.length, 1);
   });
 });

@@ -64,4 +64,17 @@ describe("each space's fair share of the CAMS budget, through the handler", () =
     // Refused requests never reached CAMS: one call per request served.
     strictEqual(cams.calls.length, 16 - refusedA + 1);
   });
+
+  it('logs how long a request waited before others pushed it past its deadline (429)', async () => {
+    // A 1 s function: 750 ms to wait for a slot. A's fourth request is queued 660 ms out; B's newcomer goes before
+    // it, so at its look 250 ms later its turn would come too late: refused after waiting.
+    const flood = ['flow-1', 'flow-2', 'flow-3', 'a-flow-0'].map((flowId) => ask(flowId, 'cams-a', 1));
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([ask('b-flow', 'cams-b', 1), ...flood]);
+    const refused = fn()
+      .logs()
+      .filter((line) => line.outcome === 'RateLimited')
+      .map((line) => [line.custSpaceId, line['slotWaitMs']]);
+    deepStrictEqual(refused, [['cams-a', 250]]);
+  });
 });

@@ -123,6 +123,30 @@ describe('redaction (properties)', () => {
   });
 });
 
+describe('redaction keeps a log line valid JSON', () => {
+  it('when a secret is also digits or punctuation outside the strings (a password of digits)', () => {
+    const unit = fc.constantFrom('1', '2', '0', '.', ',', ':', '}', '"');
+    fc.assert(
+      fc.property(
+        fc.string({ unit, minLength: 4, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 99_999 }), { minLength: 1, maxLength: 4 }),
+        (secret, numbers) => {
+          // The secret's own digits among the numbers, so it does stand outside the strings.
+          const own = Number(secret.replace(/[^0-9]/g, '').slice(0, 15) || '0');
+          const fields = Object.fromEntries([own, ...numbers].map((n, i) => [`n${i}`, n + i / 10]));
+          const line = JSON.stringify({ message: `said ${secret} once`, ...fields, status: 200 });
+          const out = redactJson(line, [secret]);
+          const parsed = JSON.parse(out) as Record<string, unknown>;
+          strictEqual(parsed['message'], `said ${REDACTED} once`, out);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    const line = JSON.stringify({ latencyMs: 1234.5, slotWaitMs: 660, status: 200 });
+    for (const secret of ['1234', '660,', ':200}']) JSON.parse(redactJson(line, [secret]));
+  });
+});
+
 describe('redaction (the cases that leaked)', () => {
   const accessKeyId = 'STS.NKeyId0001';
   const secret = `secret-with-${accessKeyId}-inside-0123456789`;

@@ -4,14 +4,9 @@
  * loaded on first use, and in lib/ the caller module and the deploy steps s.yaml runs (plain node: no TypeScript
  * loader to start for each step).
  *
- * A build whose inputs (the sources, this script, package.json, esbuild's version) are what the last one was built
- * from does nothing: `npm run deploy` builds first, and a second deploy of the same code need not wait for it.
- * `--force` builds anyway.
+ * Run through scripts/build.mjs (`npm run build`), which skips it when nothing it is made from has changed.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { BUNDLE_ALIASES, LAZY_BUILTINS } from '../shared/cams/sdk-workarounds.js';
 
@@ -49,45 +44,6 @@ const redisStoreAsSibling: Plugin = {
     );
   },
 };
-
-/** Every file the outputs are made from: a change to any of them means a new build. */
-const INPUT_DIRS = ['functions', 'shared', 'client', 'deploy'];
-const INPUT_FILES = ['scripts/build.mts', 'package.json', 'node_modules/esbuild/package.json'];
-const OUTPUTS = [
-  outfile,
-  'dist/jwt-verifier.js',
-  'dist/redis.js',
-  'lib/client.cjs',
-  'lib/deploy-cli.cjs',
-  'lib/ram-cli.cjs',
-];
-const STAMP = 'lib/.build-inputs';
-
-function inputsHash(): string {
-  const hash = createHash('sha256');
-  const add = (path: string): void => {
-    if (statSync(path).isDirectory()) {
-      for (const name of readdirSync(path).sort()) add(join(path, name));
-      return;
-    }
-    hash.update(`${path}\0`).update(readFileSync(path)).update('\0');
-  };
-  for (const path of [...INPUT_DIRS, ...INPUT_FILES]) if (existsSync(path)) add(path);
-  return hash.digest('hex');
-}
-
-const inputs = inputsHash();
-const upToDate =
-  !process.argv.includes('--force') &&
-  OUTPUTS.every((path) => existsSync(path)) &&
-  existsSync(STAMP) &&
-  readFileSync(STAMP, 'utf8') === inputs;
-if (upToDate) {
-  process.stdout.write(
-    'dist/ and lib/ are up to date with their sources (npm run build -- --force rebuilds)\n',
-  );
-  process.exit(0);
-}
 
 await rm('dist', { recursive: true, force: true });
 await rm('lib', { recursive: true, force: true });
@@ -150,7 +106,6 @@ await build({
   outExtension: { '.js': '.cjs' },
 });
 process.stdout.write('built lib/deploy-cli.cjs, lib/ram-cli.cjs\n');
-writeFileSync(STAMP, inputs);
 
 /**
  * Serves the built-ins in `LAZY_BUILTINS` to the packages named there as modules whose exports load the real

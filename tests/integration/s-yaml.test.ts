@@ -305,7 +305,11 @@ describe('s.yaml as the real s resolves it', () => {
   it('builds, checks, packages, then runs the RAM step with the alias fc3 gets, reading the names and region the props use', async () => {
     deepStrictEqual(
       [0, 1, 2].map((index) => action(plain, 'pre-deploy', index)),
-      ['npm run build', "node lib/deploy-cli.cjs check -a 'default'", 'node lib/deploy-cli.cjs package'],
+      [
+        'node scripts/build.mjs',
+        "node lib/deploy-cli.cjs check -a 'default'",
+        'node lib/deploy-cli.cjs package',
+      ],
     );
     strictEqual(action(plain, 'success-deploy', 0), "node lib/deploy-cli.cjs verify -a 'default'");
     strictEqual(action(custom, 'pre-deploy', 1), action(plain, 'pre-deploy', 1));

@@ -11,20 +11,17 @@ import { CamsError, CamsRequestNotSentError } from '../../shared/cams/errors.js'
 import type { Env } from '../../shared/config.js';
 import { toHttpError } from '../../shared/fc/error-table.js';
 import type { FcContext } from '../../shared/fc/event.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { directEvent, fcContext, ROLE_CREDENTIALS } from '../fixtures/fc.js';
 import { buildFunction, type FunctionUnderTest } from '../fixtures/function.js';
 
 // One clock for the function and the simulator: back-offs and the 5/s budget's waits pass at once.
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now() });
+const { cams, clock, fresh } = useCamsOnFakeClock();
 const ENV = (): Env => ({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '2000' });
 
 /** A fresh instance with `env` (default: the simulator's) on a fresh fake clock. */
 function instance(env: Env = ENV()): FunctionUnderTest {
-  clock = new FakeClock({ start: Date.now() });
-  return buildFunction(env, { clock });
+  return buildFunction(env, fresh());
 }
 
 async function invokeLogged(context: FcContext, fn = instance()) {
@@ -152,7 +149,7 @@ describe('what counts as a CAMS call, and as CAMS being unavailable', () => {
       { attempt: 3, reason: 'ECONNREFUSED', delayMs: 200 },
     ]);
     // Full jitter at the clock's 0.5, each back-off followed by the wait for the next slot of the 5/s budget.
-    deepStrictEqual(clock.sleeps, [50, 170, 100, 120, 200, 20]);
+    deepStrictEqual(clock().sleeps, [50, 170, 100, 120, 200, 20]);
   });
 
   it('never reads Node’s own ERR_* codes as a network failure', async () => {

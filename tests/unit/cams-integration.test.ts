@@ -8,8 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type CamsSimulator, startCamsSimulator } from '../../dev/cams-simulator.js';
 import type { Env } from '../../shared/config.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { directEvent, fcContext, ROLE_CREDENTIALS } from '../fixtures/fc.js';
 import { buildFunction, type FunctionUnderTest, useFunction } from '../fixtures/function.js';
 
@@ -20,8 +19,7 @@ const ROTATED = {
 };
 
 // One clock for the function and the simulator: back-offs and the simulator's 5/s window pass without waiting.
-let clock = new FakeClock();
-const cams = useCamsSimulator({ credentials: [ROLE_CREDENTIALS, ROTATED], now: () => clock.now() });
+const { cams, clock, fresh } = useCamsOnFakeClock({ credentials: [ROLE_CREDENTIALS, ROTATED] });
 // These tests drive CAMS's own throttling (other callers in the account share its quota), so the function's
 // limiter and refresh interval stand aside here; tests/redis-*.test.ts cover them.
 const ENV = (): Env => ({
@@ -30,12 +28,9 @@ const ENV = (): Env => ({
   CAMS_RATE_LIMIT_PER_SECOND: '1000',
   PREVIEW_REFRESH_INTERVAL_S: '0',
 });
-const fn = useFunction(ENV, () => {
-  clock = new FakeClock({ start: Date.now() });
-  return { clock };
-});
+const fn = useFunction(ENV, fresh);
 /** Another instance, on the running test's clock, for a CAMS at another endpoint or other settings. */
-const instance = (env: Env): FunctionUnderTest => buildFunction({ ...ENV(), ...env }, { clock });
+const instance = (env: Env): FunctionUnderTest => buildFunction({ ...ENV(), ...env }, { clock: clock() });
 
 const invoke = (payload: unknown, context = fcContext()) => fn().invoke(directEvent(payload), context);
 
@@ -130,7 +125,7 @@ describe('handler ↔ CAMS simulator', () => {
     );
     // The function's own limiter (1000/s here) spaces its calls 2 ms apart; the sixth, 10 ms after the first, is
     // throttled with TimeLeft 990 ms and waits exactly that plus the jitter (0.5 × 100 ms): the window has passed.
-    deepStrictEqual(clock.sleeps, [2, 2, 2, 2, 2, 1040]);
+    deepStrictEqual(clock().sleeps, [2, 2, 2, 2, 2, 1040]);
     const retried = fn().logs()[5];
     strictEqual(retried?.camsCalls, 2);
     deepStrictEqual(retried?.['retries'], [{ attempt: 1, reason: 'System.LimitControl', delayMs: 1040 }]);
@@ -151,7 +146,7 @@ describe('handler ↔ CAMS simulator', () => {
         requestId: cams.calls.at(-1)?.requestId,
       },
     });
-    deepStrictEqual(clock.sleeps, [2, 2, 2, 2, 2]);
+    deepStrictEqual(clock().sleeps, [2, 2, 2, 2, 2]);
   });
 
   const failures: Array<[string, Parameters<CamsSimulator['script']>[0], number, string, number]> = [
@@ -188,7 +183,7 @@ describe('handler ↔ CAMS simulator', () => {
       deepStrictEqual([result.error.status, result.error.code], [status, code]);
       strictEqual(4 - cams.pendingScript, attempts);
       // Full jitter at the clock's 0.5: half of 100, 200 and 400 ms between the attempts.
-      deepStrictEqual(clock.sleeps, attempts === 4 ? [50, 100, 200] : []);
+      deepStrictEqual(clock().sleeps, attempts === 4 ? [50, 100, 200] : []);
     });
   }
 
@@ -262,7 +257,7 @@ describe('handler ↔ CAMS simulator', () => {
         Data: {
           FlowId: 'other',
           PreviewUrl: 'https://x.example/p',
-          PreviewUrlExpires: clock.now() + 86_400_000 * 2,
+          PreviewUrlExpires: clock().now() + 86_400_000 * 2,
         },
       },
     });

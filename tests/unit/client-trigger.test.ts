@@ -10,8 +10,7 @@ import { type FlowPreview, fetchFlowPreview } from '../../client/index.js';
 import { type LocalServer, startLocalServer } from '../../dev/local-server.js';
 import { signatureGate } from '../../dev/trigger-auth.js';
 import type { FcHandler } from '../../shared/fc/adapter.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { ROLE_CREDENTIALS } from '../fixtures/fc.js';
 import { useFunction } from '../fixtures/function.js';
 
@@ -23,16 +22,12 @@ const STS_CALLER = {
 const AK_CALLER = { accessKeyId: 'LTAI.TriggerCaller', accessKeySecret: 'ak-caller-secret' };
 
 // One clock for the function and the simulator: the 5/s budget's waits between CAMS calls pass at once.
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now() });
+const { cams, fresh } = useCamsOnFakeClock();
 // Every refresh reaches CAMS here (no refresh interval), so the test can see the signed refresh arrive.
 // A fresh instance per test (an empty cache), behind the front door that was started once.
 const fn = useFunction(
   () => ({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '1000', PREVIEW_REFRESH_INTERVAL_S: '0' }),
-  () => {
-    clock = new FakeClock({ start: Date.now() });
-    return { clock };
-  },
+  fresh,
 );
 const handler: FcHandler = (event, context) => fn().handler(event, context);
 let trigger: LocalServer;

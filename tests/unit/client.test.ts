@@ -18,8 +18,7 @@ import {
 import { FcSimulator } from '../../dev/fc-simulator.js';
 import type { FcHandler } from '../../shared/fc/adapter.js';
 import type { FlowPreview as FunctionFlowPreview } from '../../shared/preview/get-flow-preview.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { ROLE_CREDENTIALS } from '../fixtures/fc.js';
 import { useFunction } from '../fixtures/function.js';
 
@@ -35,16 +34,12 @@ const CALLER = {
 const ACCOUNT = '1234567890123456';
 
 // One clock for the function and the simulator: the 5/s budget's waits between CAMS calls pass at once.
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now() });
+const { cams, fresh } = useCamsOnFakeClock();
 // No refresh interval: 'passes refresh through' refreshes right after a fetch (tests/redis-refresh covers it).
 // A fresh instance per test (an empty cache), behind the front door that was started once.
 const fn = useFunction(
   () => ({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '1000', PREVIEW_REFRESH_INTERVAL_S: '0' }),
-  () => {
-    clock = new FakeClock({ start: Date.now() });
-    return { clock };
-  },
+  fresh,
 );
 const handler: FcHandler = (event, context) => fn().handler(event, context);
 let fc: FcSimulator;

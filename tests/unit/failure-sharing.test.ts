@@ -9,20 +9,12 @@ import { SAMPLE_ERROR_FLOWS } from '../../dev/cams-simulator.js';
 import { readConfig } from '../../shared/config.js';
 import type { RedisStores } from '../../shared/store/redis.js';
 import { FleetStores } from '../../shared/store/select.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { directEvent } from '../fixtures/fc.js';
 import { buildFunction, useFunction } from '../fixtures/function.js';
 
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now(), errorFlows: SAMPLE_ERROR_FLOWS });
-const fn = useFunction(
-  () => ({ CAMS_ENDPOINT: cams.url, PREVIEW_FAILURE_CACHE_S: '10' }),
-  () => {
-    clock = new FakeClock({ start: Date.now() });
-    return { clock };
-  },
-);
+const { cams, clock, fresh } = useCamsOnFakeClock({ errorFlows: SAMPLE_ERROR_FLOWS });
+const fn = useFunction(() => ({ CAMS_ENDPOINT: cams.url, PREVIEW_FAILURE_CACHE_S: '10' }), fresh);
 
 const ask = async (flowId: string, custSpaceId?: string) =>
   (await fn().invoke(directEvent({ flowId, ...(custSpaceId ? { custSpaceId } : {}) }))) as {
@@ -41,7 +33,7 @@ describe('lasting CAMS failures are shared for a short while', () => {
       strictEqual(first.error?.status, status);
       strictEqual(cams.calls.length, 1);
 
-      clock.advance(9_000);
+      clock().advance(9_000);
       // The same answer, CAMS's RequestId included: the caller sees what CAMS said.
       deepStrictEqual(await ask(flowId), first);
       strictEqual(cams.calls.length, 1);
@@ -54,7 +46,7 @@ describe('lasting CAMS failures are shared for a short while', () => {
         ],
       );
 
-      clock.advance(1_001);
+      clock().advance(1_001);
       strictEqual((await ask(flowId)).error?.code, code);
       strictEqual(cams.calls.length, 2);
     });
@@ -89,7 +81,7 @@ describe('lasting CAMS failures are shared for a short while', () => {
   });
 
   it('keeps nothing with PREVIEW_FAILURE_CACHE_S=0', async () => {
-    const off = buildFunction({ CAMS_ENDPOINT: cams.url, PREVIEW_FAILURE_CACHE_S: '0' }, { clock });
+    const off = buildFunction({ CAMS_ENDPOINT: cams.url, PREVIEW_FAILURE_CACHE_S: '0' }, { clock: clock() });
     await off.invoke(directEvent({ flowId: 'foreign-flow' }));
     await off.invoke(directEvent({ flowId: 'foreign-flow' }));
     strictEqual(cams.calls.length, 2);
@@ -103,8 +95,8 @@ describe('lasting CAMS failures are shared for a short while', () => {
     const shared: RedisStores = {
       cache: {
         get: async () => ({
-          entry: { failure: record, fetchedAt: clock.now() },
-          validUntil: clock.now() + 60_000,
+          entry: { failure: record, fetchedAt: clock().now() },
+          validUntil: clock().now() + 60_000,
         }),
         set: async () => {},
       },
@@ -117,9 +109,9 @@ describe('lasting CAMS failures are shared for a short while', () => {
     const startup = readConfig(env);
     strictEqual(startup.ok, true);
     const stores = startup.ok
-      ? new FleetStores(startup.config.fleet, { loadRedis: () => shared, now: () => clock.now() })
+      ? new FleetStores(startup.config.fleet, { loadRedis: () => shared, now: () => clock().now() })
       : undefined;
-    const fleet = buildFunction(env, { clock, ...(stores ? { stores } : {}) });
+    const fleet = buildFunction(env, { clock: clock(), ...(stores ? { stores } : {}) });
     const answer = (await fleet.invoke(directEvent({ flowId: 'welcome-flow' }))) as Record<string, unknown>;
     strictEqual(answer['error'], undefined, JSON.stringify(answer));
     strictEqual(cams.calls.length, 1);

@@ -4,12 +4,10 @@
  */
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { directEvent, fcContext } from '../fixtures/fc.js';
 import { useFunction } from '../fixtures/function.js';
 
-let clock = new FakeClock();
 const FLOWS = [
   'flow-1',
   'flow-2',
@@ -17,14 +15,8 @@ const FLOWS = [
   'b-flow',
   ...Array.from({ length: 16 }, (_, i) => `a-flow-${i}`),
 ];
-const cams = useCamsSimulator({ now: () => clock.now(), rateLimitPerSecond: 0, flows: FLOWS });
-const fn = useFunction(
-  () => ({ CAMS_ENDPOINT: cams.url }),
-  () => {
-    clock = new FakeClock({ start: Date.now() });
-    return { clock };
-  },
-);
+const { cams, fresh } = useCamsOnFakeClock({ rateLimitPerSecond: 0, flows: FLOWS });
+const fn = useFunction(() => ({ CAMS_ENDPOINT: cams.url }), fresh);
 
 const ask = (flowId: string, custSpaceId: string, timeoutS = 10) =>
   fn().invoke(

@@ -5,8 +5,7 @@
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CamsSimulator } from '../../dev/cams-simulator.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { baseHeaders, directEvent, fcContext, type HttpEventInit, ROLE_CREDENTIALS } from '../fixtures/fc.js';
 import { buildFunction, useFunction } from '../fixtures/function.js';
 
@@ -29,17 +28,13 @@ const PREVIEW = {
 };
 
 // One clock for the function and the simulator: back-offs and the simulator's 5/s window pass without waiting.
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now() });
+const { cams, clock, fresh } = useCamsOnFakeClock();
 const ENV = () => ({
   CAMS_ENDPOINT: cams.url,
   CAMS_TIMEOUT_MS: '300',
   CORS_ALLOWED_ORIGINS: 'https://app.example.com,https://admin.example.com',
 });
-const fn = useFunction(ENV, () => {
-  clock = new FakeClock({ start: Date.now() });
-  return { clock };
-});
+const fn = useFunction(ENV, fresh);
 
 /** Four answers: the first attempt and every retry. */
 const always = (step: Parameters<CamsSimulator['script']>[0]) => [step, step, step, step];
@@ -337,7 +332,7 @@ describe('403 / 404 / 429 / 502 from CAMS codes', () => {
     strictEqual(cams.calls.length, 4);
     // Full jitter at the clock's 0.5 (half of 100, 200, 400 ms), each back-off followed by the wait for the next
     // slot of the 5/s budget (220 ms apart with its headroom): 50 + 170, 100 + 120, 200 + 20.
-    deepStrictEqual(clock.sleeps, [50, 170, 100, 120, 200, 20]);
+    deepStrictEqual(clock().sleeps, [50, 170, 100, 120, 200, 20]);
   });
 
   it('returns the 429 error object to a direct invocation', async () => {

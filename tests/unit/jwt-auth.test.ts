@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Env } from '../../shared/config.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { baseHeaders, directEvent, fcContext } from '../fixtures/fc.js';
 import { buildFunction, type FunctionUnderTest, useFunction } from '../fixtures/function.js';
 import {
@@ -29,12 +28,7 @@ import {
 const ORIGIN = 'https://app.example.com';
 // One clock for the function and the simulator: the CAMS rate limits pass without waiting. Tokens are signed and
 // checked on the real time (jose reads Date.now), which this clock starts from.
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now() });
-const freshClock = () => {
-  clock = new FakeClock({ start: Date.now() });
-  return { clock };
-};
+const { cams, fresh } = useCamsOnFakeClock();
 
 let rsa: TestKey;
 let ec: TestKey;
@@ -60,7 +54,7 @@ function jwtEnv(settings: Env = {}): Env {
 }
 
 /** A fresh instance for each test of the describe block, with these JWT_* settings (read once the keys exist). */
-const useJwtFunction = (settings: () => Env) => useFunction(() => jwtEnv(settings()), freshClock);
+const useJwtFunction = (settings: () => Env) => useFunction(() => jwtEnv(settings()), fresh);
 
 /** Verification alone: the settings of the blocks that are about tokens, not tenants. */
 const AUTHENTICATION_ONLY: Env = { JWT_AUTHENTICATION_ONLY: 'true' };
@@ -449,7 +443,7 @@ describe('caller identity without tenant binding', () => {
       { JWT_AUTHENTICATION_ONLY: 'false' },
       { JWT_JWKS: undefined, JWT_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json' },
     ]) {
-      const fn = buildFunction(jwtEnv(settings), freshClock());
+      const fn = buildFunction(jwtEnv(settings), fresh());
       const what = JSON.stringify(settings);
       // A valid token, an absent one and a direct invocation: the same answer, as no tenant can be bound.
       for (const authorization of [`Bearer ${token}`, undefined]) {
@@ -558,7 +552,7 @@ describe('JWT_JWKS_URL', () => {
   const keysAt = (path: string): void => {
     fn = buildFunction(
       jwtEnv({ JWT_JWKS: undefined, JWT_JWKS_URL: `${base}${path}`, ...AUTHENTICATION_ONLY }),
-      freshClock(),
+      fresh(),
     );
   };
 

@@ -9,14 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { verifyJwt } from '../../shared/auth/jwt-verifier.js';
 import type { Env, JwtConfig } from '../../shared/config.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { useFunction } from '../fixtures/function.js';
 import { AUDIENCE, ISSUER, jwks, makeKey, sign, type TestKey, tamper } from '../fixtures/jwt.js';
 
 // One clock for the function and the simulator: the CAMS rate limits pass without waiting.
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now() });
+const { cams, fresh } = useCamsOnFakeClock();
 
 /** The function with caller identity on (authentication only: these tests are about keys, not tenants). */
 const withJwt = (keys: () => Env) =>
@@ -28,10 +26,7 @@ const withJwt = (keys: () => Env) =>
       JWT_AUTHENTICATION_ONLY: 'true',
       ...keys(),
     }),
-    () => {
-      clock = new FakeClock({ start: Date.now() });
-      return { clock };
-    },
+    fresh,
   );
 
 let oldKey: TestKey;

@@ -13,8 +13,7 @@ import { describe, it } from 'node:test';
 import { type Env, readConfig } from '../../shared/config.js';
 import type { FcContext } from '../../shared/fc/event.js';
 import { FleetStores } from '../../shared/store/select.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { directEvent } from '../fixtures/fc.js';
 import { buildFunction } from '../fixtures/function.js';
 
@@ -82,8 +81,7 @@ function leaks(text: string): string[] {
   return PIECES.filter((p) => text.includes(p)).slice(0, 3);
 }
 
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now() });
+const { cams, clock, fresh } = useCamsOnFakeClock();
 
 /**
  * One instance started from `BASE_ENV` plus `values`, asked once. REDIS_URL names a Redis that is not there and
@@ -91,17 +89,17 @@ const cams = useCamsSimulator({ now: () => clock.now() });
  */
 async function scan(values: Env): Promise<{ status: unknown; text: string; lines: string[] }> {
   const env = { ...BASE_ENV, CAMS_ENDPOINT: cams.url, ...values };
-  clock = new FakeClock({ start: Date.now() });
+  const options = fresh();
   const startup = readConfig(env);
   const stores = startup.ok
     ? new FleetStores(startup.config.fleet, {
         loadRedis: () => {
           throw new Error('no Redis in this test');
         },
-        now: () => clock.now(),
+        now: () => clock().now(),
       })
     : undefined;
-  const fn = buildFunction(env, { clock, ...(stores ? { stores } : {}) });
+  const fn = buildFunction(env, { ...options, ...(stores ? { stores } : {}) });
   const result = await fn.invoke(directEvent({ flowId: 'welcome-flow', refresh: true }), CONTEXT);
   const answer = result as { error?: { status?: unknown } };
   return {

@@ -4,11 +4,11 @@
  * for AccessDeniedDetail. A scenario that would leak fails here whatever the other tests check.
  */
 import { ok, strictEqual } from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { type CamsSimulator, type ScriptedStep, startCamsSimulator } from '../../dev/cams-simulator.js';
+import { describe, it } from 'node:test';
+import type { ScriptedStep } from '../../dev/cams-simulator.js';
 import type { Env } from '../../shared/config.js';
 import type { FcContext } from '../../shared/fc/event.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { directEvent, httpEvent } from '../fixtures/fc.js';
 import { buildFunction } from '../fixtures/function.js';
 
@@ -121,20 +121,11 @@ const scenarios: Scenario[] = [
   },
 ];
 
-let cams: CamsSimulator;
 // One clock for the function and the simulator: back-offs and the simulator's 5/s window pass without waiting.
-let clock = new FakeClock();
-
-before(async () => {
-  cams = await startCamsSimulator({ credentials: [ROLE, ENV], now: () => clock.now() });
-});
-after(async () => {
-  await cams.stop();
-});
+const { cams, fresh } = useCamsOnFakeClock({ credentials: [ROLE, ENV] });
 
 /** A fresh instance (an empty cache) with the scenario's settings, on a fresh clock. */
 function instance(env: Env = {}) {
-  clock = new FakeClock({ start: Date.now() });
   return buildFunction(
     {
       CAMS_ENDPOINT: cams.url,
@@ -145,14 +136,13 @@ function instance(env: Env = {}) {
       ALIBABA_CLOUD_SECURITY_TOKEN: ENV.securityToken,
       ...env,
     },
-    { clock },
+    fresh(),
   );
 }
 
 describe('no secret in any response or log line', () => {
   for (const scenario of scenarios) {
     it(`leaks nothing: ${scenario.name}`, async () => {
-      cams.reset();
       cams.script(...(scenario.script ?? []));
       const fn = instance(scenario.env);
       const result = await fn.handler(scenario.event, scenario.context ?? context());

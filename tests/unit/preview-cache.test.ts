@@ -3,8 +3,7 @@ import { deepStrictEqual, strictEqual } from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SingleFlight } from '../../shared/preview/single-flight.js';
 import { MemoryPreviewCache } from '../../shared/store/memory.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { directEvent } from '../fixtures/fc.js';
 import { useFunction } from '../fixtures/function.js';
 
@@ -69,16 +68,12 @@ describe('SingleFlight', () => {
 
 describe('the handler’s cache', () => {
   // One clock for the function and the simulator: the 5/s budget's waits between CAMS calls pass at once.
-  let clock = new FakeClock();
-  const cams = useCamsSimulator({ now: () => clock.now() });
+  const { cams, clock, fresh } = useCamsOnFakeClock();
   // A fresh instance (an empty cache) per test. Refreshes here are the caller's every time; redis-refresh.test.ts
   // covers the interval.
   const fn = useFunction(
     () => ({ CAMS_ENDPOINT: cams.url, CAMS_TIMEOUT_MS: '500', PREVIEW_REFRESH_INTERVAL_S: '0' }),
-    () => {
-      clock = new FakeClock({ start: Date.now() });
-      return { clock };
-    },
+    fresh,
   );
 
   const get = (headers: Record<string, string> = {}) => fn().http({ headers });
@@ -155,7 +150,11 @@ describe('the handler’s cache', () => {
       body: {
         RequestId: 'R1',
         Code: 'OK',
-        Data: { FlowId: 'welcome-flow', PreviewUrl: 'https://x/p', PreviewUrlExpires: clock.now() + 60_000 },
+        Data: {
+          FlowId: 'welcome-flow',
+          PreviewUrl: 'https://x/p',
+          PreviewUrlExpires: clock().now() + 60_000,
+        },
       },
     });
     const soon = await get();

@@ -12,22 +12,20 @@ import { loadConfig } from '../../shared/config.js';
 import { applyLinkParams, LINK_LIMITS, PREVIEW_LINK_PARAMS } from '../../shared/preview/preview-link.js';
 import { MemoryPreviewCache } from '../../shared/store/memory.js';
 import { FleetStores } from '../../shared/store/select.js';
-import { useCamsSimulator } from '../fixtures/cams.js';
-import { FakeClock } from '../fixtures/clock.js';
+import { useCamsOnFakeClock } from '../fixtures/cams.js';
 import { baseHeaders, directEvent } from '../fixtures/fc.js';
 import { useFunction } from '../fixtures/function.js';
 
 // One clock for the function and the simulator: these tests make many CAMS calls within a second, and the rate
 // limits on both sides pass them without waiting.
-let clock = new FakeClock();
-const cams = useCamsSimulator({ now: () => clock.now() });
+const { cams, clock, fresh } = useCamsOnFakeClock();
 const ENV = () => ({ CAMS_ENDPOINT: cams.url });
 /** The instance's stores, the test's own so that it can count the cached links. */
 let stores: FleetStores | undefined;
 const fn = useFunction(ENV, () => {
-  clock = new FakeClock({ start: Date.now() });
-  stores = new FleetStores(loadConfig(ENV()).fleet, { now: () => clock.now() });
-  return { clock, stores };
+  const options = fresh();
+  stores = new FleetStores(loadConfig(ENV()).fleet, { now: () => clock().now() });
+  return { ...options, stores };
 });
 afterEach(() => stores?.close());
 

@@ -29,9 +29,10 @@ const PREVIEW = {
 
 // One clock for the function and the simulator: back-offs and the simulator's 5/s window pass without waiting.
 const { cams, clock, fresh } = useCamsOnFakeClock();
+// A CAMS timeout well above the simulator's answer even on a loaded machine; the timeout test sets its own.
 const ENV = () => ({
   CAMS_ENDPOINT: cams.url,
-  CAMS_TIMEOUT_MS: '300',
+  CAMS_TIMEOUT_MS: '2000',
   CORS_ALLOWED_ORIGINS: 'https://app.example.com,https://admin.example.com',
 });
 const fn = useFunction(ENV, fresh);
@@ -480,9 +481,10 @@ describe('502 / 504', () => {
 
   it('answers 504 CamsTimeout when CAMS does not answer within CAMS_TIMEOUT_MS', async () => {
     // The attempt's own timeout is real time (the SDK's socket), so this one test waits CAMS_TIMEOUT_MS (300 ms).
+    const short = buildFunction({ ...ENV(), CAMS_TIMEOUT_MS: '300' }, fresh());
     cams.script({ kind: 'delay', ms: 1000 });
     const started = Date.now();
-    const response = await http();
+    const response = await short.http({}, fcContext()).finally(() => short.close());
     deepStrictEqual(response, {
       statusCode: 504,
       headers: base(),

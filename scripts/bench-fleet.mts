@@ -500,6 +500,10 @@ async function main(): Promise<void> {
       for (const [metric, pick] of [
         ["B's new flows: median latency (handler)", (t: TenantsResult) => ms(median(latencies(t.b)))],
         ["… B's slowest", (t: TenantsResult) => ms(Math.max(...latencies(t.b)))],
+        [
+          "… of which B's median wait for its CAMS slot (log's slotWaitMs)",
+          (t: TenantsResult) => ms(median(t.b.map((o) => o.slotWaitMs ?? 0))),
+        ],
         ["… B's statuses", (t: TenantsResult) => statusesOf(t.b)],
         ["A's made-up flows: statuses", (t: TenantsResult) => (t.a.length === 0 ? '—' : statusesOf(t.a))],
         ['CAMS calls for A / for B', (t: TenantsResult) => `${t.camsA} / ${t.camsB}`],

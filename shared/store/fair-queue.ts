@@ -11,6 +11,9 @@
  * slot (nothing is held back: the queue is work-conserving); as soon as another space waits, the two alternate, so a
  * space that floods only pushes back its own requests, and it is the one whose requests run out of time (429).
  *
+ * Equal tags (one per space at most) go first to the space with fewer requests waiting, then by id: a space that
+ * asks while another floods takes the very next slot, rather than the one after the flood's request of the same tag.
+ *
  * Requests are not promised a slot when they arrive: each one takes its turn when it is at the head and the next
  * slot has come, and otherwise learns how long to wait before it looks again. One whose turn would come after its
  * deadline is refused at once and holds no place (nothing is reserved for a request that will be refused); one that
@@ -80,7 +83,7 @@ export function takeTurn(
   forgetGone(state, now);
   const known = state.waiters.get(ticket.id);
   const tag = known?.tag ?? Math.max(state.virtualTime, state.spaces.get(ticket.space)?.lastTag ?? 0) + 1;
-  const ahead = countAhead(state, tag, ticket.id);
+  const ahead = countAhead(state, tag, ticket, known === undefined);
   const waitMs = Math.max(now, state.tat) - now + ahead * spacingMs;
   if (waitMs > maxWaitMs) {
     if (known !== undefined) forget(state, ticket.id, known);
@@ -115,11 +118,26 @@ function forget(state: FairQueueState, id: string, waiter: Waiter): void {
   if (space.waiting <= 0) state.spaces.delete(waiter.space);
 }
 
-/** Waiters served before a request with `tag` and `id`: lower tags first, then lower ids (as a Redis sorted set). */
-function countAhead(state: FairQueueState, tag: number, id: string): number {
+/**
+ * Waiters served before a request with `tag` of `ticket`: lower tags first; among equal tags the space with fewer
+ * waiting (the asker's own counted as if queued), then the lower id (as a Redis sorted set orders members).
+ */
+function countAhead(
+  state: FairQueueState,
+  tag: number,
+  ticket: { readonly id: string; readonly space: string },
+  asking: boolean,
+): number {
+  const waitingIn = (space: string) => state.spaces.get(space)?.waiting ?? 0;
+  const mine = waitingIn(ticket.space) + (asking ? 1 : 0);
   let ahead = 0;
   for (const [otherId, other] of state.waiters) {
-    if (otherId !== id && (other.tag < tag || (other.tag === tag && otherId < id))) ahead += 1;
+    if (otherId === ticket.id) continue;
+    if (other.tag < tag) ahead += 1;
+    else if (other.tag === tag) {
+      const theirs = waitingIn(other.space);
+      if (theirs < mine || (theirs === mine && otherId < ticket.id)) ahead += 1;
+    }
   }
   return ahead;
 }

@@ -73,8 +73,15 @@ local known = tag ~= nil
 local last = tonumber(redis.call('HGET', spaces, 't:' .. space) or '0')
 if not known then tag = math.max(vt, last) + 1 end
 local ahead = redis.call('ZCOUNT', queue, '-inf', '(' .. tag)
+local function waitingIn(s)
+  return tonumber(redis.call('HGET', spaces, 'w:' .. s) or '0')
+end
+local mine = waitingIn(space) + (known and 0 or 1)
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', queue, tag, tag)) do
-  if m ~= id and m < id then ahead = ahead + 1 end
+  if m ~= id then
+    local theirs = waitingIn(redis.call('HGET', owners, m) or '')
+    if theirs < mine or (theirs == mine and m < id) then ahead = ahead + 1 end
+  end
 end
 local wait = math.max(now, tat) - now + ahead * spacing
 local function keep()

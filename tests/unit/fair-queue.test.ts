@@ -93,11 +93,11 @@ describe('the CAMS budget: GCRA slots in a fair order between spaces', () => {
     );
   });
 
-  it('serves a newcomer within two slots while another space has a deep backlog', () => {
+  it('serves a newcomer at the next slot while another space has a deep backlog', () => {
     const flood = Array.from({ length: 30 }, () => ({ at: 0, space: 'A', budget: NO_LIMIT }));
     const outcomes = simulate([...flood, { at: 1000, space: 'B', budget: NO_LIMIT }], 20_000);
     const [bWait] = waits(outcomes, 'B');
-    ok(bWait !== undefined && bWait <= 2 * SPACING, `B waited ${bWait} ms behind A's 30`);
+    ok(bWait !== undefined && bWait <= SPACING, `B waited ${bWait} ms behind A's 30`);
     // A's own order is kept: the one B went before was A's next.
     strictEqual(waits(outcomes, 'A').length, 30);
   });
@@ -112,9 +112,9 @@ describe('the CAMS budget: GCRA slots in a fair order between spaces', () => {
       .sort((a, b) => (a.grantedAt ?? 0) - (b.grantedAt ?? 0))
       .map((o) => o.space)
       .join('');
-    // B's 5 requests are served in the first 10 slots, one every other slot, not after A's 15.
-    strictEqual(order.slice(0, 10).replace(/A/g, ''), 'BBBBB');
-    ok(!/BB/.test(order.slice(0, 10)), order);
+    // B's 5 requests are served in the first 10 slots, not after A's 15. The first request (B's) is served at
+    // once; from then on each tag has one request of each space, B's first (fewer waiting), so they alternate.
+    strictEqual(order.slice(0, 10), 'BBABABABAA', order);
   });
 
   it("under one space's flood the other is served as fast as the budget allows, and the flood sees the 429s", () => {

@@ -12,19 +12,24 @@ import { directEvent } from '../fixtures/fc.js';
 import { useFleet } from '../fixtures/fleet.js';
 
 const RATE = 50; // slots 22 ms apart: the same rule as at 5/s, in a tenth of the time
-const SPACING = slotSpacingMs(RATE);
 const fleet = useFleet({ cams: { errorFlows: SAMPLE_ERROR_FLOWS } });
 
-/** The Redis stores at 50/s, made on first use (the fleet's redis-server is up by then). */
-let made: RedisStores | undefined;
-const stores = (): RedisStores => {
-  made ??= createRedisStores(
-    { url: fleet.redis.url(), keyPrefix: 'fair-test:', commandTimeoutMs: 1000 },
-    RATE,
-  );
-  return made;
+/**
+ * The Redis stores at `rate` per second (50 unless a test needs slots wider than a loaded machine's event-loop
+ * delays), made on first use (the fleet's redis-server is up by then).
+ */
+const made = new Map<number, RedisStores>();
+const stores = (rate = RATE): RedisStores => {
+  let at = made.get(rate);
+  if (at === undefined) {
+    at = createRedisStores({ url: fleet.redis.url(), keyPrefix: 'fair-test:', commandTimeoutMs: 1000 }, rate);
+    made.set(rate, at);
+  }
+  return at;
 };
-after(() => made?.close());
+after(async () => {
+  await Promise.all([...made.values()].map((at) => at.close()));
+});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let ids = 0;
@@ -34,12 +39,13 @@ async function waitForTurn(
   scope: string,
   space: string,
   budgetMs: number,
+  rate = RATE,
 ): Promise<{ granted: boolean; at: number }> {
   ids += 1;
   const ticket: SlotTicket = { id: `t-${ids}`, space };
   const deadline = Date.now() + budgetMs;
   for (;;) {
-    const turn: Turn = await stores().limiter.take(scope, ticket, Math.max(0, deadline - Date.now()));
+    const turn: Turn = await stores(rate).limiter.take(scope, ticket, Math.max(0, deadline - Date.now()));
     if (turn.state !== 'queued') return { granted: turn.state === 'granted', at: Date.now() };
     await sleep(Math.max(1, Math.min(turn.waitMs, 250)));
   }
@@ -47,35 +53,47 @@ async function waitForTurn(
 
 describe('the fleet budget on Redis: fair between spaces', () => {
   it('gives a space alone every slot, at least a spacing apart', async () => {
+    // 10/s (110 ms slots): what this process sees of a grant is shifted by its event loop, tens of ms on a loaded
+    // machine, while the slots themselves are kept on Redis's clock.
+    const spacing = slotSpacingMs(10);
     const started = Date.now();
-    const grants = await Promise.all(Array.from({ length: 12 }, () => waitForTurn('alone', 'A', 5000)));
+    const grants = await Promise.all(Array.from({ length: 8 }, () => waitForTurn('alone', 'A', 5000, 10)));
     const times = grants.map((g) => g.at).sort((a, b) => a - b);
     strictEqual(
       grants.every((g) => g.granted),
       true,
     );
-    // Slots are kept on Redis's clock; what this process sees may shift by its event loop, a few ms either way.
-    for (let i = 1; i < times.length; i += 1)
-      ok((times[i] ?? 0) - (times[i - 1] ?? 0) >= SPACING - 8, `${times}`);
-    // Work-conserving: 12 slots take about 11 spacings, not more.
-    ok((times.at(-1) ?? 0) - started < 11 * SPACING + 250, `took ${(times.at(-1) ?? 0) - started} ms`);
+    const gaps = times.slice(1).map((time, i) => time - (times[i] ?? 0));
+    ok(
+      gaps.every((gap) => gap >= spacing / 2),
+      `${gaps}`,
+    );
+    ok((times.at(-1) ?? 0) - (times[0] ?? 0) >= 7 * spacing - 40, `${gaps}`);
+    // Work-conserving: 8 slots take about 7 spacings, not more.
+    ok((times.at(-1) ?? 0) - started < 7 * spacing + 400, `took ${(times.at(-1) ?? 0) - started} ms`);
   });
 
-  it("serves a newcomer within a few slots while another space's backlog waits", async () => {
-    const flood = Array.from({ length: 30 }, () => waitForTurn('flood', 'A', 5000));
-    await sleep(60);
+  it("serves a newcomer at the next slot or so while another space's backlog waits", async () => {
+    // 10/s (110 ms slots), so that a loaded machine's event-loop delays stay small beside a slot.
+    const spacing = slotSpacingMs(10);
+    const flood = Array.from({ length: 12 }, () => waitForTurn('flood', 'A', 5000, 10));
+    await sleep(150);
     const asked = Date.now();
-    const b = await waitForTurn('flood', 'B', 5000);
+    const b = await waitForTurn('flood', 'B', 5000, 10);
     const waited = b.at - asked;
     ok(b.granted);
-    // A's 30 would take 660 ms; B goes within about two slots (plus a look's round trip).
-    ok(waited <= 3 * SPACING + 40, `B waited ${waited} ms behind A's backlog`);
+    // A's 12 take 1.3 s; B takes the next slot (of equal tags, the space with fewer waiting goes first), plus its
+    // looks' round trips: well under two slots, where first come, first served would make it wait about ten.
+    ok(waited <= 2 * spacing, `B waited ${waited} ms behind A's backlog`);
     await Promise.all(flood);
   });
 
   it('refuses a request whose turn would come too late, and keeps no trace of it', async () => {
     const holders = Array.from({ length: 10 }, () => waitForTurn('late', 'A', 5000));
-    await sleep(5);
+    // Once nine wait (one took the free slot), B's turn is at least nine slots (198 ms) away.
+    while (((await fleet.redis.command('HKEYS', 'fair-test:limit-owners:{late}')) as string[]).length < 9) {
+      await sleep(2);
+    }
     const refused = await stores().limiter.take('late', { id: 'too-late', space: 'B' }, 10);
     strictEqual(refused.state, 'refused');
     const waiters = (await fleet.redis.command('HKEYS', 'fair-test:limit-owners:{late}')) as string[];
@@ -84,11 +102,12 @@ describe('the fleet budget on Redis: fair between spaces', () => {
   });
 
   it('forgets a waiter that stopped looking (its instance froze or died)', async () => {
-    await stores().limiter.take('stale', { id: 'first', space: 'A' }, 5000);
-    const gone = await stores().limiter.take('stale', { id: 'gone', space: 'A' }, 5000);
+    // 1/s: 'gone' still waits for its slot (1.1 s) when it stops looking, however slow this machine is.
+    await stores(1).limiter.take('stale', { id: 'first', space: 'A' }, 5000);
+    const gone = await stores(1).limiter.take('stale', { id: 'gone', space: 'A' }, 5000);
     strictEqual(gone.state, 'queued');
     await sleep(STALE_MS + 50);
-    const next = await waitForTurn('stale', 'A', 1000);
+    const next = await waitForTurn('stale', 'A', 1000, 1);
     ok(next.granted);
     const waiters = (await fleet.redis.command('HKEYS', 'fair-test:limit-owners:{stale}')) as string[];
     deepStrictEqual(waiters, []);

@@ -23,8 +23,11 @@ interface Job {
   readonly payload: Record<string, unknown>;
 }
 
+let invocations = 0;
 process.on('message', async (job: Job) => {
   lastLine = '';
+  invocations += 1;
+  const firstOnInstance = invocations === 1;
   const startedAt = performance.now();
   const result = (await handler(Buffer.from(JSON.stringify(job.payload)), {
     requestId: `bench-${job.id}`,
@@ -47,6 +50,7 @@ process.on('message', async (job: Job) => {
     cache: log.cache,
     camsCalls: log.camsCalls,
     slotWaitMs: log.slotWaitMs,
+    firstOnInstance,
   });
 });
 process.send?.({ ready: true });

@@ -537,7 +537,9 @@ async function main(): Promise<void> {
   ].join('\n');
   // A run of the two tenants alone leaves the fleet section as the last run that measured it wrote it.
   const sections =
-    rows.length > 0 ? [{ id: 'fleet', title: '`npm run bench:fleet`: the fleet, in-memory vs Redis', body }] : [];
+    rows.length > 0
+      ? [{ id: 'fleet', title: '`npm run bench:fleet`: the fleet, in-memory vs Redis', body }]
+      : [];
   if (tenantRows.length > 0) {
     sections.push({
       id: 'fleet-tenants',

@@ -43,7 +43,8 @@ export interface PreviewLink {
   };
   /** The business phone number whose key encrypts `data_exchange` requests; required with `data_exchange`. */
   readonly phone_number?: string;
-  readonly debug?: boolean;
+  /** Meta types it as a string (its sample sends `true`); a boolean is written as `true`/`false`. */
+  readonly debug?: boolean | string;
 }
 
 export interface FlowPreview {

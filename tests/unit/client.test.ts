@@ -148,14 +148,18 @@ describe('invokeFlowPreview', () => {
           flow_token: 'ft 1',
           flow_action: 'data_exchange',
           phone_number: '+15550001111',
+          // Meta types debug as a string; the client takes one as well as a boolean.
+          debug: 'actions',
         },
       },
       options(),
     );
     const link = new URL(preview.previewUrl);
     deepStrictEqual(
-      ['interactive', 'flow_token', 'flow_action', 'phone_number'].map((name) => link.searchParams.get(name)),
-      ['true', 'ft 1', 'data_exchange', '+15550001111'],
+      ['interactive', 'flow_token', 'flow_action', 'phone_number', 'debug'].map((name) =>
+        link.searchParams.get(name),
+      ),
+      ['true', 'ft 1', 'data_exchange', '+15550001111', 'actions'],
     );
   });
 

@@ -63,6 +63,17 @@ describe('traceparent', () => {
     });
   }
 
+  it('gives every new trace and span its own random id, across many invocations', () => {
+    // Ids are drawn from a pool of random bytes refilled every 64 invocations: 500 cross it several times.
+    const ids = Array.from({ length: 500 }, () => traceContext(undefined));
+    for (const { traceparent } of ids) match(traceparent, TRACEPARENT);
+    strictEqual(new Set(ids.map((id) => id.traceId)).size, 500);
+    strictEqual(new Set(ids.map((id) => id.spanId)).size, 500);
+    // Each trace id's hex digits spread over all sixteen (no byte left at its initial zero).
+    const digits = new Set(ids.flatMap((id) => [...id.traceId]));
+    strictEqual(digits.size, 16);
+  });
+
   it('reads a later version by its first four fields (§3.2.4)', () => {
     strictEqual(
       traceContext(`01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future`).traceId,

@@ -83,7 +83,7 @@ process.stdout.write(
   `built dist/redis.js (${(redisSize / 1024).toFixed(1)} KiB, loaded only with REDIS_URL)\n`,
 );
 
-/** What lib/ holds: our code in one CommonJS file for Node 20, its dependencies left to node_modules. */
+/** What lib/ holds: our code in one CommonJS file for Node 20 (the caller module's dependencies left to node_modules). */
 const LIB_BUNDLE = {
   bundle: true,
   packages: 'external',
@@ -97,10 +97,12 @@ const LIB_BUNDLE = {
 await build({ ...LIB_BUNDLE, entryPoints: ['client/index.ts'], outfile: 'lib/client.cjs' });
 process.stdout.write('built lib/client.cjs\n');
 
-// The deploy steps s.yaml runs (deploy/deploy-cli.ts, deploy/ram-cli.ts), for plain node (the deploying machine has
-// node_modules): nothing to transpile when a step starts.
+// The deploy steps s.yaml runs (deploy/deploy-cli.ts, deploy/ram-cli.ts), for plain node: nothing to transpile when
+// a step starts, and their dependencies inlined too (one file to read instead of ~230 modules of `yaml` and the SDKs:
+// ~0.1 CPU-s less per step, four steps a deploy).
 await build({
   ...LIB_BUNDLE,
+  packages: 'bundle',
   entryPoints: { 'deploy-cli': 'deploy/deploy-cli.ts', 'ram-cli': 'deploy/ram-cli.ts' },
   outdir: 'lib',
   outExtension: { '.js': '.cjs' },

@@ -1,8 +1,9 @@
 /**
  * `npm run build`, and the first pre-deploy step in s.yaml: runs scripts/build.mts (the bundles in dist/ and lib/)
  * unless every output is there and built from the same inputs (the sources, the build scripts, package.json and
- * the lock file, whose packages the bundles inline, esbuild's version) as the last build, whose hash is kept in lib/.build-inputs. `--force` builds anyway. Paths are
- * the working directory's (the project's root, where npm and s.yaml's actions run it).
+ * the lock file, whose packages the bundles inline, esbuild's version) as the last build, whose hash is kept in
+ * lib/.build-inputs. `--force` builds anyway. Paths are the working directory's (the project's root, where npm and
+ * s.yaml's actions run it).
  *
  * Plain node on purpose: a deploy of unchanged code (every redeploy, every `npm run release`) then pays one node
  * start for this check rather than a TypeScript loader's (0.16 s here against 1.2 s of CPU for `npm run build`

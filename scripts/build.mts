@@ -83,10 +83,9 @@ process.stdout.write(
   `built dist/redis.js (${(redisSize / 1024).toFixed(1)} KiB, loaded only with REDIS_URL)\n`,
 );
 
-/** What lib/ holds: our code in one CommonJS file for Node 20 (the caller module's dependencies left to node_modules). */
+/** What lib/ holds: one CommonJS file per entry point, for Node 20. */
 const LIB_BUNDLE = {
   bundle: true,
-  packages: 'external',
   platform: 'node',
   target: 'node20',
   format: 'cjs',
@@ -94,7 +93,12 @@ const LIB_BUNDLE = {
 } as const satisfies BuildOptions;
 
 // The caller module for other functions (`flow-preview/client`): its SDK stays a dependency, not inlined.
-await build({ ...LIB_BUNDLE, entryPoints: ['client/index.ts'], outfile: 'lib/client.cjs' });
+await build({
+  ...LIB_BUNDLE,
+  packages: 'external',
+  entryPoints: ['client/index.ts'],
+  outfile: 'lib/client.cjs',
+});
 process.stdout.write('built lib/client.cjs\n');
 
 // The deploy steps s.yaml runs (deploy/deploy-cli.ts, deploy/ram-cli.ts), for plain node: nothing to transpile when
@@ -102,7 +106,6 @@ process.stdout.write('built lib/client.cjs\n');
 // ~0.1 CPU-s less per step, four steps a deploy).
 await build({
   ...LIB_BUNDLE,
-  packages: 'bundle',
   entryPoints: { 'deploy-cli': 'deploy/deploy-cli.ts', 'ram-cli': 'deploy/ram-cli.ts' },
   outdir: 'lib',
   outExtension: { '.js': '.cjs' },

@@ -69,7 +69,7 @@ describe('traceparent', () => {
     for (const { traceparent } of ids) match(traceparent, TRACEPARENT);
     strictEqual(new Set(ids.map((id) => id.traceId)).size, 500);
     strictEqual(new Set(ids.map((id) => id.spanId)).size, 500);
-    // Each trace id's hex digits spread over all sixteen (no byte left at its initial zero).
+    // Random bytes, not a counter or a constant: the trace ids use all sixteen hex digits.
     const digits = new Set(ids.flatMap((id) => [...id.traceId]));
     strictEqual(digits.size, 16);
   });
